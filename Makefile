@@ -1,0 +1,40 @@
+# `make demo` and `make test` are all a user types on a fresh machine: each sets itself up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch is a range in pyproject; here we pin the build that pip finds on local disk, so that the
+# suite never downloads gigabytes (PyPI's torchvision does not import beside torch 2.13's CPU build).
+TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
+EXTRAS ?= dev
+STAMP := $(VENV)/.installed-$(EXTRAS)
+PYTEST_ARGS ?=
+
+.PHONY: setup test test-slow demo bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH_PINS)
+	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	@touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" -n 2 $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(PY) -m stepgym demo
+
+bench: $(STAMP)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lint: $(STAMP)
+	$(PY) -m ruff check stepgym tests benchmarks scripts
+
+clean:
+	rm -rf $(VENV) runs build dist .pytest_cache

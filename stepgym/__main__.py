@@ -1,0 +1,5 @@
+import sys
+
+from stepgym.cli import main
+
+sys.exit(main())

@@ -1,0 +1,185 @@
+"""The `stepgym` command line: envs, play, eval, view, demo."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console(width=None if sys.stdout.isatty() else 120)
+
+
+def _import_user_modules(modules: Sequence[str]) -> None:
+    if modules and "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))  # so `--import mymodule` finds the user's files
+    for m in modules or ():
+        importlib.import_module(m)
+
+
+def cmd_envs(args: argparse.Namespace) -> int:
+    import stepgym
+
+    _import_user_modules(args.import_)
+    table = Table(title="stepgym environments")
+    table.add_column("id", style="bold cyan")
+    table.add_column("description")
+    for env_id in stepgym.list_envs():
+        table.add_row(env_id, stepgym.describe(env_id))
+    console.print(table)
+    return 0
+
+
+def summary_table(title: str, rows: dict[str, object]) -> Table:
+    """A table of named `Summary`s, one row each."""
+    table = Table(title=title)
+    for col in ("run", "episodes", "success", "95% CI", "mean return", "mean steps", "invalid actions"):
+        table.add_column(col, justify="right" if col != "run" else "left")
+    for name, s in rows.items():
+        table.add_row(name, str(s.episodes), f"{s.success_rate:.1%}",
+                      f"[{s.success_ci[0]:.2f}, {s.success_ci[1]:.2f}]", f"{s.mean_return:.3f}",
+                      f"{s.mean_steps:.1f}", f"{s.invalid_action_rate:.1%}")
+    return table
+
+
+def run_policy(env_id: str, policy_spec: str, episodes: int, seed: int, *, num_envs: int = 4,
+               backend: str = "sync", record: str | None = None, split: str | None = None,
+               env_kwargs: dict | None = None, imports: Sequence[str] = (), quiet: bool = False):
+    """Play `episodes` episodes of `policy_spec` on `env_id` through an EnvPool; returns them."""
+    from stepgym.agents import make_policy
+    from stepgym.envs.pool import EnvPool
+    from stepgym.episodes.collect import EpisodeJob, collect_episodes
+    from stepgym.episodes.io import EpisodeWriter
+
+    kwargs = dict(env_kwargs or {})
+    if split:
+        kwargs["split"] = split
+    policy = make_policy(policy_spec, seed=seed)
+    jobs = [EpisodeJob(seed=seed + i) for i in range(episodes)]
+    writer = EpisodeWriter(record) if record else None
+    pool = EnvPool(env_id, num_envs=min(num_envs, episodes), env_kwargs=kwargs, backend=backend,
+                   imports=imports)
+    try:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, disable=quiet, transient=True) as progress:
+            bar = progress.add_task(f"{policy.name} on {env_id}", total=episodes)
+            eps = collect_episodes(pool, policy, jobs, env_id=env_id, writer=writer,
+                                   on_episode=lambda _e: progress.advance(bar))
+    finally:
+        pool.close()
+        if writer:
+            writer.close()
+    return eps
+
+
+def _env_kwargs(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"--env-kwargs must be a JSON object, got {text!r}: {exc}") from exc
+    if not isinstance(value, dict):
+        raise SystemExit(f"--env-kwargs must be a JSON object, got {text!r}")
+    return value
+
+
+def cmd_play(args: argparse.Namespace, per_task_table: bool = False) -> int:
+    from stepgym.episodes.evaluate import per_task, summarize
+
+    _import_user_modules(args.import_)
+    t0 = time.perf_counter()
+    eps = run_policy(args.env, args.policy, args.episodes, args.seed, num_envs=args.num_envs,
+                     backend=args.backend, record=args.record, split=args.split,
+                     env_kwargs=_env_kwargs(args.env_kwargs), imports=args.import_)
+    s = summarize(eps)
+    console.print(summary_table(f"{args.env} ({time.perf_counter() - t0:.1f}s)", {args.policy: s}))
+    if per_task_table:
+        table = Table(title="per task")
+        for col in ("task", "episodes", "success", "mean return", "mean steps"):
+            table.add_column(col)
+        for task_id, ts in per_task(eps).items():
+            table.add_row(task_id, str(ts.episodes), f"{ts.success_rate:.0%}",
+                          f"{ts.mean_return:.3f}", f"{ts.mean_steps:.1f}")
+        console.print(table)
+    if args.record:
+        console.print(f"recorded {len(eps)} episodes to [bold]{args.record}[/]")
+    if args.json:
+        print(json.dumps(s.as_dict()))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    return cmd_play(args, per_task_table=True)
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    from stepgym.episodes.viewer import write_report
+
+    out = write_report(args.dir, args.out)
+    console.print(f"wrote [bold]{out}[/]")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from stepgym.demo import run_demo
+
+    return run_demo(Path(args.out), episodes=args.episodes, seed=args.seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="stepgym", description="Environments, agents and RL trainers for LLM agents.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("envs", help="list registered environments")
+    e.add_argument("--import", dest="import_", action="append", default=[],
+                   help="import this module first (registers your own envs); repeatable")
+    e.set_defaults(func=cmd_envs)
+
+    for name, func, helptext in (("play", cmd_play, "run a policy and print a summary"),
+                                 ("eval", cmd_eval, "evaluate a policy: success with a 95% interval, per task")):
+        q = sub.add_parser(name, help=helptext)
+        q.add_argument("env", help="environment id, e.g. stepgym/Sokoban-v0 (or module:Name-v0)")
+        q.add_argument("--policy", default="oracle", help="oracle | random")
+        q.add_argument("--episodes", type=int, default=10)
+        q.add_argument("--seed", type=int, default=0, help="episode i uses seed + i")
+        q.add_argument("--num-envs", type=int, default=4, help="envs stepped as one batch")
+        q.add_argument("--backend", choices=["sync", "process"], default="sync",
+                       help="run envs in this process or one worker process each")
+        q.add_argument("--split", default=None, help="task split to draw from (train/val/test/all)")
+        q.add_argument("--env-kwargs", default=None, help="JSON object of env constructor arguments")
+        q.add_argument("--record", default=None, metavar="DIR", help="record episodes to DIR")
+        q.add_argument("--import", dest="import_", action="append", default=[],
+                       help="import this module first (registers your own envs); repeatable")
+        q.add_argument("--json", action="store_true", help="also print the summary as JSON")
+        q.set_defaults(func=func)
+
+    v = sub.add_parser("view", help="HTML report of recorded episodes")
+    v.add_argument("dir")
+    v.add_argument("--out", default=None, help="output HTML file (default DIR/index.html)")
+    v.set_defaults(func=cmd_view)
+
+    d = sub.add_parser("demo", help="the built-in end-to-end run (what `make demo` runs)")
+    d.add_argument("--out", default="runs/demo")
+    d.add_argument("--episodes", type=int, default=50)
+    d.add_argument("--seed", type=int, default=0)
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command in ("play", "eval") and args.episodes < 1:
+        raise SystemExit(f"--episodes must be >= 1, got {args.episodes}")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

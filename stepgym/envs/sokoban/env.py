@@ -1,0 +1,174 @@
+"""Sokoban: push every box onto a target. The reference env for algorithm work (states repeat)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from stepgym.envs.core import ActionError, Outcome, StepEnv
+from stepgym.envs.sokoban.level import MOVES, Level, apply_move, generate, solve
+from stepgym.envs.tasks import Task, TaskSuite
+from stepgym.paths import asset_path
+
+ACTION_DOC = """\
+Move the player one cell with one of: up, down, left, right.
+Write the move inside <action></action>, e.g. <action>left</action>; a bare word also works.
+Walking into a wall or into a box that cannot move does nothing. Push boxes ($) onto targets (.);
+you cannot pull. Grid symbols: # wall, _ floor, . target, $ box, * box on target, @ you, + you on a target."""
+
+INSTRUCTION = "Push every box onto a target."
+
+_TAG = re.compile(r"<action>(.*?)</action>", re.IGNORECASE | re.DOTALL)
+_WORD = re.compile(r"\b(up|down|left|right)\b", re.IGNORECASE)
+
+CELL = 16
+# tile colours: wall, floor, target, box, box on target, player, player on target
+_WALL_RGB, _FLOOR_RGB = (96, 64, 48), (214, 206, 190)
+_TARGET_RGB, _BOX_RGB, _BOX_DONE_RGB, _PLAYER_RGB = (200, 40, 40), (222, 140, 40), (60, 170, 70), (40, 80, 200)
+
+
+def _make_tiles() -> np.ndarray:
+    """7 tiles of CELL×CELL×3: wall, floor, target, box, box-on-target, player, player-on-target."""
+    yy, xx = np.mgrid[0:CELL, 0:CELL]
+    centre = (CELL - 1) / 2
+    dist = np.hypot(yy - centre, xx - centre)
+    floor = np.empty((CELL, CELL, 3), np.uint8)
+    floor[:] = _FLOOR_RGB
+    wall = np.empty_like(floor)
+    wall[:] = _WALL_RGB
+    wall[(yy % 8 == 0) | ((xx + 4 * (yy // 8)) % 8 == 0)] = (70, 45, 35)  # brick joints
+    target = floor.copy()
+    target[(dist > 3) & (dist < 5.5)] = _TARGET_RGB
+    box = floor.copy()
+    inner = (yy >= 2) & (yy < CELL - 2) & (xx >= 2) & (xx < CELL - 2)
+    box[inner] = _BOX_RGB
+    box[inner & ((yy == xx) | (yy == CELL - 1 - xx))] = (150, 90, 20)
+    box_done = box.copy()
+    box_done[inner] = _BOX_DONE_RGB
+    player = floor.copy()
+    player[dist < 5.5] = _PLAYER_RGB
+    player_t = target.copy()
+    player_t[dist < 3.5] = _PLAYER_RGB
+    return np.stack([wall, floor, target, box, box_done, player, player_t])
+
+
+_TILES = _make_tiles()
+_CODE = {"#": 0, "_": 1, ".": 2, "$": 3, "*": 4, "@": 5, "+": 6}
+
+
+def parse_move(action: str | dict) -> str:
+    """The direction named by an agent's text (or `{"move": ...}` dict); ActionError otherwise."""
+    if isinstance(action, dict):
+        move = action.get("move", action.get("action"))
+        if not isinstance(move, str) or move.lower() not in MOVES:
+            raise ActionError(f"expected a dict like {{'move': 'up'}} with one of up/down/left/right, got {action!r:.80}")
+        return move.lower()
+    tagged = _TAG.findall(action)
+    text = tagged[-1] if tagged else action
+    found = _WORD.findall(text)
+    if not found:
+        shown = text.strip().replace("\n", " ")[:60]
+        raise ActionError(
+            f"expected one of up, down, left, right (e.g. <action>left</action>), got {shown!r}"
+        )
+    return found[0].lower()
+
+
+def builtin_suite(name: str) -> TaskSuite:
+    return TaskSuite.load(asset_path("sokoban", f"{name}.jsonl.gz"), name=name)
+
+
+class SokobanEnv(StepEnv):
+    """Sokoban: push boxes onto targets on a small grid (text grid + rendered image)."""
+
+    action_doc = ACTION_DOC
+    action_examples = ("up", "down", "left", "right", "<action>up</action>", "<action>left</action>")
+    visual = True
+
+    def __init__(
+        self,
+        levels: str | TaskSuite = "sokoban_6x6_1box",
+        split: str = "all",
+        max_steps: int = 20,
+        image: bool = True,
+        procedural: dict[str, int] | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        """`levels`: a built-in suite name, a path to a .jsonl(.gz) suite, or a TaskSuite.
+        `procedural`: generate a fresh level at each reset from the reset seed instead
+        (keys: height, width, num_boxes, min_moves, max_moves). `image=False` skips rendering."""
+        self.visual = bool(image)
+        if isinstance(levels, TaskSuite):
+            suite = levels
+        elif str(levels).endswith((".jsonl", ".json", ".gz")):
+            suite = TaskSuite.load(levels)
+        else:
+            suite = builtin_suite(str(levels))
+        self.procedural = dict(procedural) if procedural else None
+        super().__init__(suite, split=split, max_steps=max_steps, render_mode=render_mode)
+        self.level: Level | None = None
+        self.player: tuple[int, int] = (0, 0)
+        self.boxes: frozenset = frozenset()
+        self._plan: list[tuple[tuple, frozenset, str]] = []
+
+    def _choose_task(self, options):
+        if self.procedural and not (options or {}).get("task_id") and not (options or {}).get("task"):
+            level, sol = generate(self.np_random, **self.procedural)
+            key = "|".join(level.rows())
+            return Task(
+                task_id=f"proc-{abs(hash(key)) % 10**10:010d}",
+                instruction=INSTRUCTION,
+                split="procedural",
+                data={"grid": level.rows(), "optimal_moves": len(sol)},
+            )
+        return super()._choose_task(options)
+
+    def _load_task(self, task: Task) -> None:
+        grid = task.data.get("grid")
+        if not isinstance(grid, list):
+            raise ValueError(f"Sokoban task {task.task_id!r} needs data['grid'], a list of rows")
+        self.level = Level.parse(grid)
+        self.player, self.boxes = self.level.player, self.level.boxes
+        self._plan = []
+
+    def parse_action(self, action):
+        return {"move": parse_move(action)}
+
+    def _apply(self, parsed: dict[str, Any]) -> Outcome:
+        self.player, self.boxes, _ = apply_move(self.level, self.player, self.boxes, parsed["move"])
+        solved = self.boxes == self.level.targets
+        return Outcome(reward=1.0 if solved else 0.0, terminated=solved, success=solved)
+
+    def grid(self) -> list[str]:
+        return self.level.rows(self.boxes, self.player)
+
+    def _observe_text(self) -> str:
+        on = len(self.boxes & self.level.targets)
+        return (
+            f"{INSTRUCTION}\n" + "\n".join(self.grid())
+            + f"\nBoxes on targets: {on}/{len(self.boxes)}. Steps left: {self.max_steps - self.steps}."
+        )
+
+    def _observe_image(self) -> np.ndarray:
+        codes = np.array([[_CODE[ch] for ch in row] for row in self.grid()], dtype=np.intp)
+        h, w = codes.shape
+        return _TILES[codes].transpose(0, 2, 1, 3, 4).reshape(h * CELL, w * CELL, 3)
+
+    def state_key(self) -> str:
+        boxes = ",".join(f"{r}.{c}" for r, c in sorted(self.boxes))
+        return f"p{self.player[0]}.{self.player[1]}|b{boxes}"
+
+    def oracle_action(self) -> str:
+        """Next move of a shortest-push solution from the current state (replans when needed)."""
+        if not self._plan or self._plan[0][:2] != (self.player, self.boxes):
+            moves = solve(self.level, self.player, self.boxes)
+            if moves is None:
+                return "up"  # a dead state: no move can help, any move keeps the env valid
+            self._plan = []
+            pl, bx = self.player, self.boxes
+            for m in moves:
+                self._plan.append((pl, bx, m))
+                pl, bx, _ = apply_move(self.level, pl, bx, m)
+        return self._plan.pop(0)[2]

@@ -1,0 +1,119 @@
+"""Run a policy on an EnvPool until a list of (task, seed) jobs has been played as episodes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stepgym.agents.base import AgentInput, Policy
+from stepgym.envs.pool import EnvPool
+from stepgym.episodes.io import EpisodeWriter
+from stepgym.episodes.recorder import make_step
+from stepgym.episodes.schema import Episode
+
+
+@dataclass(frozen=True)
+class EpisodeJob:
+    """One episode to play: which task (None: the env picks by seed) and the reset seed."""
+
+    seed: int | None
+    task_id: str | None = None
+
+
+@dataclass
+class _Running:
+    job: EpisodeJob
+    episode: Episode
+    obs: dict[str, Any]
+    info: dict[str, Any]
+    images: dict[int, Any]
+    history_images: list[Any]
+
+
+def collect_episodes(
+    pool: EnvPool,
+    policy: Policy,
+    jobs: Sequence[EpisodeJob],
+    *,
+    env_id: str | None = None,
+    writer: EpisodeWriter | None = None,
+    save_images: bool = True,
+    on_episode: Callable[[Episode], None] | None = None,
+) -> list[Episode]:
+    """Play every job to the end, keeping all envs of the pool busy; returns episodes in job order.
+
+    Each step asks the policy for all running envs' actions in one batch.
+    """
+    policy.bind(pool)
+    env_id = env_id or pool.env_id or "custom"
+    pending = list(enumerate(jobs))[::-1]
+    running: dict[int, tuple[int, _Running]] = {}
+    done: dict[int, Episode] = {}
+    meta = policy.metadata()
+
+    def start(slots: list[int]) -> None:
+        starts = []
+        while slots and pending:
+            starts.append((slots.pop(0), *pending.pop()))
+        if not starts:
+            return
+        resets = pool.reset(
+            [s for s, _, _ in starts],
+            seeds=[j.seed for _, _, j in starts],
+            options=[{"task_id": j.task_id} if j.task_id else None for _, _, j in starts],
+        )
+        for (slot, order, job), (obs, info) in zip(starts, resets):
+            ep = Episode(env_id=env_id, task_id=str(info.get("task_id", "")), seed=job.seed,
+                         instruction=str(info.get("instruction", "")), meta={"policy": meta})
+            running[slot] = (order, _Running(job, ep, obs, dict(info), {}, []))
+
+    start(list(range(len(pool))))
+    while running:
+        slots = sorted(running)
+        inputs = []
+        for s in slots:
+            r = running[s][1]
+            inputs.append(AgentInput(
+                env_index=s, observation=r.obs, info=r.info,
+                instruction=r.episode.instruction, action_doc=str(r.info.get("action_doc", "")),
+                history=r.episode.steps, history_images=r.history_images,
+            ))
+        actions = policy.act(inputs)
+        if len(actions) != len(inputs):
+            raise RuntimeError(f"policy {policy.name!r} returned {len(actions)} actions for {len(inputs)} inputs")
+        results = pool.step({s: a.text for s, a in zip(slots, actions)})
+        freed = []
+        for s, act in zip(slots, actions):
+            order, r = running[s]
+            res = results[s]
+            ep = r.episode
+            index = len(ep.steps)
+            image = r.obs.get("image") if save_images else None
+            if image is not None:
+                r.images[index] = image
+            r.history_images.append(r.obs.get("image"))
+            step_meta = dict(act.meta)
+            if act.token_ids is not None:
+                step_meta["token_ids"] = list(act.token_ids)
+            if act.logprobs is not None:
+                step_meta["logprobs"] = [float(x) for x in act.logprobs]
+            ep.steps.append(make_step(index, r.obs, r.info, act.text, res.reward, res.terminated,
+                                      res.truncated, res.info, step_meta))
+            ep.total_reward += res.reward
+            # keep reset-time keys (instruction, action_doc) while taking the step's news
+            r.info = {**r.info, **res.info}
+            r.obs = res.obs
+            if res.done:
+                ep.success = bool(res.info.get("success", False))
+                if "error" in res.info:
+                    ep.meta["error"] = res.info["error"]
+                if writer is not None:
+                    writer.write(ep, r.images)
+                done[order] = ep
+                if on_episode is not None:
+                    on_episode(ep)
+                del running[s]
+                freed.append(s)
+        start(freed)
+    return [done[i] for i in range(len(jobs))]
