@@ -1,0 +1,1 @@
+"""Trainers: advantage estimators, losses, rollouts and the training loop."""
