@@ -12,6 +12,8 @@ register("stepgym/Sokoban-v0", "stepgym.envs.sokoban:SokobanEnv",
 register("stepgym/Sokoban-8x8-v0", "stepgym.envs.sokoban:SokobanEnv",
          kwargs={"levels": "sokoban_8x8_2box", "max_steps": 40},
          description="Sokoban 8x8, two boxes: text grid + image")
+register("stepgym/ToolUse-v0", "stepgym.envs.tooluse:ToolUseEnv", kwargs={"max_steps": 10},
+         description="Tool calling (Qwen/Hermes format): sandboxed python, calculator, BM25 search over invented entities")
 
 __all__ = [
     "StepEnv", "ActionError", "Outcome", "FreeText", "AnyImage",
