@@ -269,13 +269,17 @@ def _diagnose(output: str, code: int | None, timed_out: bool, flooded: bool,
         return None
     if code == _SETUP_FAILED and output.startswith("sandbox setup failed"):
         return output.strip().splitlines()[0]
-    if code in (128 + signal.SIGXCPU, 128 + signal.SIGKILL, -signal.SIGXCPU, -signal.SIGKILL) and "Traceback" not in output:
+    if code in (128 + signal.SIGXCPU, -signal.SIGXCPU):  # RLIMIT_CPU's soft limit
         return f"CPU time limit of {limits.cpu_seconds} s reached (killed)"
     last = output.strip().splitlines()[-1] if output.strip() else ""
     if "MemoryError" in last:
         return f"memory limit of {limits.memory_mb} MiB reached (MemoryError)"
-    if code is not None and code > 128:
-        return f"killed by signal {signal.Signals(code - 128).name}" if code - 128 in signal.valid_signals() else f"exit status {code}"
+    sig = -code if code is not None and code < 0 else (code - 128 if code and code > 128 else 0)
+    if sig and "Traceback" not in output:
+        try:
+            return f"killed by signal {signal.Signals(sig).name}"
+        except ValueError:
+            return f"killed by signal {sig}"
     if last:
         return f"exit status {code}: {last[:200]}"
     return f"exit status {code}"
