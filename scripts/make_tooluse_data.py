@@ -236,7 +236,7 @@ def python_tasks(rng: random.Random, n: int) -> list[dict]:
         p = params(rng)
         code = program.format(**p)
         out = io.StringIO()
-        exec_globals: dict = {"print": lambda *a: print(*a, file=out)}
+        exec_globals: dict = {"print": lambda *a, _out=out: print(*a, file=_out)}
         exec(code, exec_globals)  # our own generator code, run once to record the answer
         tasks.append({"kind": "python", "instruction": question.format(**p) + " Answer with a number.",
                       "answer": out.getvalue().strip(), "oracle": [call("python", code=code)]})

@@ -53,7 +53,7 @@ def test_otc_efficiency_shape():
     values = [R.otc_tool_efficiency(m, n) for m in range(0, 30)]
     assert values[: n + 1] == [1.0] * (n + 1)  # at or under the reference: full credit
     tail = values[n:]
-    assert all(a > b for a, b in zip(tail, tail[1:]))  # each extra call costs
+    assert all(a > b for a, b in zip(tail, tail[1:], strict=False))  # each extra call costs
     assert values[2 * n] == pytest.approx(math.sin(2 * 2 * n * n / (3 * n) * math.pi / (2 * n)))
     # no tool needed: cos(m*pi/(2m+c)) falls from 1 towards 0
     assert R.otc_tool_efficiency(0, 0) == 1.0

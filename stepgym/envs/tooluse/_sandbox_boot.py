@@ -17,6 +17,7 @@ audit      fallback when namespaces are unavailable: rlimits, nobody (when root)
 import ast
 import ctypes
 import json
+import linecache
 import os
 import resource
 import signal
@@ -42,8 +43,12 @@ def _check(ret: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
+def _enc(s):
+    return None if s is None else s.encode()
+
+
 def _mount(src, target, fstype, flags, data=None) -> None:
-    enc = (lambda s: None if s is None else s.encode())
+    enc = _enc
     _check(_libc.mount(enc(src), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
            f"mount {src} -> {target}")
 
@@ -143,6 +148,7 @@ def _set_limits(cfg: dict) -> None:
 def _run_user_code(code: str) -> int:
     """Run `code` as __main__; echo the last expression's value like a REPL. Returns an exit status."""
     glb = {"__name__": "__main__", "__builtins__": __builtins__}
+    linecache.cache["<python>"] = (len(code), None, code.splitlines(True), "<python>")  # for tracebacks
     try:
         tree = ast.parse(code, "<python>")
         last = None
@@ -158,10 +164,10 @@ def _run_user_code(code: str) -> int:
         return code_ if isinstance(code_, int) else (0 if code_ is None else 1)
     except BaseException:
         etype, value, tb = sys.exc_info()
-        # hide the bootstrap's own frames: the model should see only its code's traceback
-        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
-            tb = tb.tb_next
-        traceback.print_exception(etype, value, tb)
+        # hide the bootstrap's own frames (runner, audit hook): the model sees only its code's
+        frames = [f for f in traceback.extract_tb(tb) if f.filename != __file__]
+        sys.stderr.write("Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
+                         + "".join(traceback.format_exception_only(etype, value)))
         return 1
     finally:
         try:

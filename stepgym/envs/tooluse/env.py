@@ -103,6 +103,7 @@ class ToolUseEnv(StepEnv):
             per_turn=max_calls_per_turn, budget=max_calls,
             schemas="\n".join(json.dumps(t.schema, ensure_ascii=False) for t in self.tools.values()))
         self.calls: list[ToolCall] = []
+        self._known: set[str] = set()  # canonical forms of the calls made
         self._responses: list[str] = []
         self.answer: str | None = None
 
@@ -115,7 +116,7 @@ class ToolUseEnv(StepEnv):
     def _load_task(self, task: Task) -> None:
         if "answer" not in task.data:
             raise ValueError(f"tool-use task {task.task_id!r} needs data['answer']")
-        self.calls, self._responses, self.answer = [], [], None
+        self.calls, self._known, self._responses, self.answer = [], set(), [], None
 
     def parse_action(self, action: str | dict) -> dict[str, Any]:
         turn: Turn = parse_dict(action) if isinstance(action, dict) else parse_turn(action)
@@ -163,6 +164,7 @@ class ToolUseEnv(StepEnv):
                 text = text[: self.max_response_chars] + f"\n[truncated: {len(text) - self.max_response_chars} more characters]"
             self._responses.append(render_response(text, error))
             self.calls.append(call)
+            self._known.add(call.canonical())
         return Outcome()
 
     @property
@@ -199,7 +201,7 @@ class ToolUseEnv(StepEnv):
     def state_key(self) -> str:
         """Task id + the sorted set of canonical calls made: tools are pure functions of their
         arguments, so what the agent knows does not depend on the order of its calls."""
-        calls = sorted({c.canonical() for c in self.calls})
+        calls = sorted(self._known)
         if self.answer is not None:
             calls.append("answer:" + self.answer)
         digest = hashlib.sha1("\n".join(calls).encode()).hexdigest()[:16] if calls else "-"
@@ -207,13 +209,12 @@ class ToolUseEnv(StepEnv):
 
     def canonical_calls(self) -> list[str]:
         """The calls made so far, canonical JSON each, sorted (what `state_key` hashes)."""
-        return sorted({c.canonical() for c in self.calls})
+        return sorted(self._known)
 
     def oracle_action(self) -> str:
         """The first oracle call not made yet; the answer once all were made."""
-        done = {c.canonical() for c in self.calls}
         for c in self.task.data.get("oracle", []):
             call = ToolCall(c["name"], c.get("arguments", {}))
-            if call.canonical() not in done:
+            if call.canonical() not in self._known:
                 return call.render()
         return f"<answer>{self._gold}</answer>"

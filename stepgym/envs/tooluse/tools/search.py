@@ -58,8 +58,11 @@ class SearchIndex:
     """A BM25 index over documents (title + text), with document lookup by id."""
 
     def __init__(self, docs: list[Document], snippet_chars: int = 200) -> None:
-        import bm25s
-        from bm25s.tokenization import Tokenizer
+        try:
+            import bm25s
+            from bm25s.tokenization import Tokenizer
+        except ImportError as exc:
+            raise ImportError("the search tool needs bm25s: pip install 'stepgym[search]'") from exc
 
         if not docs:
             raise ValueError("SearchIndex needs at least one document")
