@@ -9,6 +9,8 @@ from typing import Literal
 import gymnasium
 import pytest
 from gymnasium.utils.env_checker import check_env
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import stepgym
 from stepgym.envs.tooluse import ToolUseEnv, builtin_tasks, parse_turn, tool
@@ -63,6 +65,22 @@ def test_canonical_call_ignores_key_order_and_spacing():
     a = parse_turn('<tool_call>{"name":"x","arguments":{"b":1,"a":2}}</tool_call>').calls[0]
     b = parse_turn('<tool_call>{ "arguments": {"a": 2, "b": 1}, "name": "x" }</tool_call>').calls[0]
     assert a.canonical() == b.canonical()
+
+
+_FRAGMENTS = st.sampled_from([
+    "<tool_call>", "</tool_call>", "<answer>", "</answer>", '{"name": "calculator", "arguments": ',
+    '{"expression": "1+2"}', '{"name": "search", "arguments": {"query": "x", "k": 99}}', "}", "{",
+    '"arguments": "{', "[" * 3000, "1e999", "9" * 5000, '"k": true', "null", '\\u0000',
+])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(_FRAGMENTS, st.text(max_size=20)), max_size=8).map("".join))
+def test_any_text_is_handled_without_raising(env, text):
+    start(env)
+    obs, reward, term, trunc, info = env.step(text)
+    assert isinstance(obs["text"], str) and 0.0 <= reward <= 1.0
+    assert info["action_valid"] or info["action_error"]
 
 
 # -- the env's handling of turns -------------------------------------------------------------

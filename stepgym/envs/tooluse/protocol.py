@@ -56,6 +56,8 @@ def _call_from_obj(obj: Any) -> ToolCall:
     if isinstance(args, str):  # some models double-encode the arguments
         try:
             args = json.loads(args) if args.strip() else {}
+        except RecursionError:
+            raise ValueError(f'"arguments" of {name!r} is nested too deeply') from None
         except json.JSONDecodeError as exc:
             raise ValueError(f'"arguments" of {name!r} is a string that is not JSON: {exc.msg}') from None
     if not isinstance(args, dict):
@@ -79,6 +81,8 @@ def parse_turn(text: str) -> Turn:
             turn.errors.append(f"tool call {i}: invalid JSON ({exc.msg} at char {exc.pos}): {block.strip()[:60]!r}")
         except ValueError as exc:
             turn.errors.append(f"tool call {i}: {exc}")
+        except RecursionError:
+            turn.errors.append(f"tool call {i}: JSON nested too deeply")
     answers = _ANSWER.findall(text)
     if answers:
         turn.answer = answers[-1].strip()
