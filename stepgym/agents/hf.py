@@ -292,9 +292,13 @@ class HFPolicy(Policy):
         return self.generate(self.encode(inputs))
 
     @torch.no_grad()
-    def generate(self, prompts: list[PromptInputs], settings: GenerationSettings | None = None
-                 ) -> list[AgentAction]:
-        """Sample a response to each prompt; see the module docstring for what `logprobs` are."""
+    def generate(self, prompts: list[PromptInputs], settings: GenerationSettings | None = None,
+                 *, call: int | None = None) -> list[AgentAction]:
+        """Sample a response to each prompt; see the module docstring for what `logprobs` are.
+
+        The sampling seed is derived from `settings.seed` and `call` (default: this policy's count
+        of previous calls), so the same (seed, call) always draws the same tokens.
+        """
         s = settings or self.config
         device = next(self.model.parameters()).device
         batch = collate([p.to(device) for p in prompts], self.pad_id)
@@ -308,8 +312,9 @@ class HFPolicy(Policy):
             gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         else:
             gen_kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k or None)
-        call = self._calls
-        self._calls += 1
+        if call is None:
+            call = self._calls
+            self._calls += 1
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices, enabled=s.seed is not None):
             if s.seed is not None:
@@ -328,9 +333,10 @@ class HFPolicy(Policy):
                     n = t + 1
                     break
             ids = ids[:n]
+            finish = "stop" if ids and ids[-1] in self.eos_ids else "length"
             text = self.tokenizer.decode(ids, skip_special_tokens=True)
             actions.append(AgentAction(text=text, token_ids=ids, logprobs=logp[i, :n].tolist(),
-                                       prompt_ids=p.ids, meta=dict(meta)))
+                                       prompt_ids=p.ids, meta={**meta, "finish_reason": finish}))
         return actions
 
     def sequence_logprobs(self, prompts: list[PromptInputs], responses: list[list[int]], *,

@@ -243,3 +243,22 @@ def describe(model: Any) -> dict[str, Any]:
     n = sum(p.numel() for p in model.parameters())
     cfg = model.config.text_config
     return {"params": n, "hidden": cfg.hidden_size, "layers": cfg.num_hidden_layers, "vocab": cfg.vocab_size}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m stepgym.agents.tiny OUT_DIR [--size tiny|small] [--seed N]`."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m stepgym.agents.tiny",
+                                description="build a tiny random-weight Qwen2.5-VL model directory")
+    p.add_argument("out_dir")
+    p.add_argument("--size", default="tiny", choices=sorted(SIZES))
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    out = build_tiny_vlm(args.out_dir, size=args.size, seed=args.seed)
+    print(f"wrote {out} (use --policy hf:{out})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
