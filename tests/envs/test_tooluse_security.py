@@ -21,7 +21,7 @@ from stepgym.envs.tooluse.sandbox import _BOOT, namespaces_available
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "stepgym-fake-secret-" + uuid.uuid4().hex
-LIMITS = SandboxLimits(cpu_seconds=1, wall_seconds=3, memory_mb=256, file_size_mb=4, tmpfs_mb=16,
+LIMITS = SandboxLimits(cpu_seconds=1, wall_seconds=2, memory_mb=256, file_size_mb=4, tmpfs_mb=16,
                        max_processes=12, max_open_files=32, max_output_bytes=2048,
                        kill_output_bytes=1 << 16)
 
@@ -262,7 +262,7 @@ def test_infinite_loop_hits_cpu_limit(env):
 
 def test_sleeping_forever_hits_wall_clock_limit(env):
     text, info = run_python(env, "import time\ntime.sleep(1000)")
-    assert "wall-clock limit of 3 s" in text
+    assert "wall-clock limit of 2 s" in text
     assert_contained(env, text, info)
 
 

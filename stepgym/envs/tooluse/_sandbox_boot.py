@@ -164,6 +164,10 @@ def _run_user_code(code: str) -> int:
         return code_ if isinstance(code_, int) else (0 if code_ is None else 1)
     except BaseException:
         etype, value, tb = sys.exc_info()
+        try:
+            sys.stdout.flush()  # what the code printed comes before its traceback
+        except Exception:
+            pass
         # hide the bootstrap's own frames (runner, audit hook): the model sees only its code's
         frames = [f for f in traceback.extract_tb(tb) if f.filename != __file__]
         sys.stderr.write("Traceback (most recent call last):\n" + "".join(traceback.format_list(frames))
