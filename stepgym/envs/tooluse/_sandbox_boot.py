@@ -102,7 +102,8 @@ def _build_root(cfg: dict) -> None:
     os.makedirs(root + "/sandbox")
     _mount("tmpfs", root + "/sandbox", "tmpfs", MS_NOSUID | MS_NODEV,
            f"size={cfg['tmpfs_mb']}m,mode=777")
-    os.symlink("/sandbox", root + "/tmp")
+    if not os.path.exists(root + "/tmp"):  # a read-only path may live under /tmp; TMPDIR is /sandbox
+        os.symlink("/sandbox", root + "/tmp")
     os.chdir(root)
     # pivot_root(".", ".") stacks the old root under the new one; detaching it leaves no path back
     nr = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
@@ -160,8 +161,11 @@ def _run_user_code(code: str) -> int:
             if value is not None:
                 print(repr(value))
     except SystemExit as exc:
-        code_ = exc.code
-        return code_ if isinstance(code_, int) else (0 if code_ is None else 1)
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        sys.stdout.flush()
+        sys.stderr.write(f"{exc.code}\n")  # like the interpreter: a non-int exit code is printed
+        return 1
     except BaseException:
         etype, value, tb = sys.exc_info()
         try:
@@ -242,7 +246,7 @@ def _audit_hook_factory(work: str, readable: list, pythonpath: list):
         "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
         "subprocess.Popen", "os.kill", "os.killpg", "os.setsid", "ctypes.dlopen", "ctypes.dlsym",
         "ctypes.cdata", "ctypes.call_function", "os.symlink", "os.link", "os.chroot",
-        "sys.remote_exec", "_posixsubprocess.fork_exec", "pty.spawn", "os.putenv", "os.unsetenv",
+        "sys.remote_exec", "_posixsubprocess.fork_exec", "pty.spawn",
     })
     blocked_modules = frozenset({"ctypes", "_ctypes", "_posixsubprocess", "_xxsubinterpreters",
                                  "_testcapi", "_testinternalcapi", "pty", "fcntl", "mmap"})

@@ -102,6 +102,8 @@ class PythonSandbox:
         for p in self.python_path:
             if not os.path.isdir(p):
                 raise ValueError(f"python_path entry {p!r} is not a directory")
+            if p == "/" or p.split("/")[1] in ("proc", "sys", "dev", "sandbox"):
+                raise ValueError(f"python_path entry {p!r} would expose system paths; name a library directory")
 
     @property
     def mode(self) -> str:
