@@ -30,6 +30,19 @@ def test_runs_code_and_echoes_the_last_expression(mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_ordinary_python_is_not_hampered(mode):
+    code = ("import dataclasses, enum, json, random, tempfile, threading\n"
+            "@dataclasses.dataclass\nclass P:\n    a: int = 1\n"
+            "class C(enum.Enum):\n    R = 1\n"
+            "t = threading.Thread(target=print, args=('thread',))\nt.start()\nt.join()\n"
+            "with tempfile.NamedTemporaryFile('w', delete=False) as f:\n    f.write('{}')\n"
+            "print(P(), C.R, json.load(open(f.name)), random.Random(0).randint(1, 6))")
+    res = PythonSandbox(SandboxLimits(wall_seconds=10), isolation=mode).run(code)
+    assert res.ok, res.output
+    assert res.output == "thread\nP(a=1) C.R {} 4\n"
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_files_persist_within_a_call_only(mode):
     box = PythonSandbox(SandboxLimits(wall_seconds=10), isolation=mode)
     assert box.run("open('notes.txt', 'w').write('x')\nprint(open('notes.txt').read())").output == "x\n"

@@ -197,6 +197,18 @@ def test_mount_syscall_fails(env):
     assert_contained(env, text, info)
 
 
+def test_rewriting_the_audit_hook_fails(env):
+    code = ("import gc\nfor f in gc.get_objects():\n"
+            "    if getattr(f, '__name__', '') == 'hook' and f.__closure__:\n"
+            "        for c in f.__closure__:\n"
+            "            if isinstance(c.cell_contents, tuple):\n"
+            "                c.cell_contents = ('/',)\n"
+            "print(open('/etc/passwd').read())")
+    text, info = run_python(env, code)
+    assert "root:" not in text
+    assert_contained(env, text, info)
+
+
 def test_read_files_through_cat_fails(env):
     text, info = run_python(env, "import subprocess\nprint(subprocess.check_output(['cat', '/etc/passwd']).decode())")
     assert "root:" not in text

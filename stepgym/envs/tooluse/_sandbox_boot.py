@@ -247,6 +247,9 @@ def _audit_hook_factory(work: str, readable: list, pythonpath: list):
         "subprocess.Popen", "os.kill", "os.killpg", "os.setsid", "ctypes.dlopen", "ctypes.dlsym",
         "ctypes.cdata", "ctypes.call_function", "os.symlink", "os.link", "os.chroot",
         "sys.remote_exec", "_posixsubprocess.fork_exec", "pty.spawn",
+        # ways to reach and rewrite this hook's own state
+        "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.addaudithook",
+        "sys.settrace", "sys.setprofile", "sys._current_frames",
     })
     blocked_modules = frozenset({"ctypes", "_ctypes", "_posixsubprocess", "_xxsubinterpreters",
                                  "_testcapi", "_testinternalcapi", "pty", "fcntl", "mmap"})
@@ -289,6 +292,8 @@ def _audit_hook_factory(work: str, readable: list, pythonpath: list):
     def hook(event, args):
         if event in blocked_events or event.startswith("socket."):
             raise PermissionError_(f"sandbox: {event} is not allowed")
+        if event == "object.__setattr__" and args[1] in ("__code__", "__globals__", "__closure__"):
+            raise PermissionError_(f"sandbox: setting {args[1]} is not allowed")
         if event == "import" and args[0].split(".")[0] in blocked_modules:
             raise PermissionError_(f"sandbox: importing {args[0]} is not allowed")
         if event == "open":
@@ -314,7 +319,9 @@ def _audit_hook_factory(work: str, readable: list, pythonpath: list):
 PRELOAD = ("math", "cmath", "json", "re", "collections", "itertools", "functools", "fractions",
            "decimal", "statistics", "random", "datetime", "string", "heapq", "bisect", "textwrap",
            "operator", "numbers", "typing", "dataclasses", "enum", "copy", "pprint", "array",
-           "calendar", "hashlib", "base64", "struct", "unicodedata", "io", "time")
+           "calendar", "hashlib", "base64", "struct", "unicodedata", "io", "time", "tempfile",
+           "threading", "pathlib", "shutil", "csv", "difflib", "glob", "queue", "contextlib",
+           "secrets", "zlib", "gzip", "sqlite3", "locale", "warnings")
 
 
 def _world_traversable(path: str) -> bool:
