@@ -20,6 +20,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +84,7 @@ class SandboxUnavailable(RuntimeError):
 
 
 _probe_cache: dict[str, bool] = {}
+_probe_error: list[str] = []
 
 
 @dataclass
@@ -109,7 +111,13 @@ class PythonSandbox:
     def mode(self) -> str:
         """The isolation mode runs use: 'namespace' or 'audit'."""
         if self.isolation == "auto":
-            return "namespace" if namespaces_available() else "audit"
+            if namespaces_available():
+                return "namespace"
+            if _probe_error and not _probe_error[-1].startswith("warned"):
+                warnings.warn(f"python sandbox: namespaces unavailable ({_probe_error[-1]}); falling "
+                              "back to the weaker audit-hook isolation (see README)", stacklevel=2)
+                _probe_error.append("warned")
+            return "audit"
         if self.isolation == "namespace" and not namespaces_available():
             raise SandboxUnavailable(
                 "isolation='namespace' needs unshare(2) of user/mount/net/pid namespaces, which this "
@@ -128,6 +136,8 @@ def namespaces_available() -> bool:
     if "namespace" not in _probe_cache:
         res = _run("print('ok')", SandboxLimits(wall_seconds=10), "namespace", ())
         _probe_cache["namespace"] = res.ok and res.output.strip() == "ok"
+        if not _probe_cache["namespace"]:
+            _probe_error.append(res.error or res.output.strip()[:200])
     return _probe_cache["namespace"]
 
 
@@ -247,16 +257,10 @@ def _kill_all(proc: subprocess.Popen, pidfd: int | None) -> None:
         except OSError:
             pass
         os.close(pidfd)
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    else:  # exited on its own: stragglers in its group (audit mode) go too
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    try:  # also after a normal exit: stragglers left in its group go too (the unreaped leader
+        os.killpg(proc.pid, signal.SIGKILL)  # keeps the group id from being reused meanwhile)
+    except (ProcessLookupError, PermissionError):
+        pass
     proc.wait()
 
 
