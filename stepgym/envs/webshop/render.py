@@ -94,7 +94,7 @@ def render_html(page: Page, session: str, engine: WebShopEngine) -> str:
             count = next(el.text for el in page.elements if el.css == "count")
             parts.append(f"<p>{e(count)}</p><div class='grid'>")
             products = [el for el in page.elements if el.kind == "product"]
-            for el, p in zip(products, page.products):
+            for el, p in zip(products, page.products, strict=True):
                 parts.append(f"<div class='card'>{_img(p.get('MainImage'))}"
                              f"<div><a class='product-link' href='{e(engine.url(session, el.target))}'>{e(el.text)}</a></div>"
                              f"<div class='title'>{e(p['Title'])}</div><div class='price'>{e(p['Price'])}</div></div>")
