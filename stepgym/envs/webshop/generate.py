@@ -228,7 +228,7 @@ def _brand(rng: random.Random) -> str:
 def _asin(rng: random.Random, used: set[str]) -> str:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     while True:
-        asin = "B0" + "".join(rng.choice(alphabet) for _ in range(8))
+        asin = "B0" + "".join(rng.choices(alphabet, k=8))
         if asin not in used:
             used.add(asin)
             return asin
