@@ -132,6 +132,7 @@ class WebShopEnv(StepEnv):
         self._page: Page | None = None
         self._suggested: list[str] = []
         self._oracle_asin: str | None = None
+        self._oracle_options: dict[str, str] | None = None
         self._reward: float | None = None
 
     # -- task ------------------------------------------------------------------------------
@@ -147,7 +148,8 @@ class WebShopEnv(StepEnv):
         self.visited = set()
         self.reward_info = None
         self._oracle_asin = None
-        self._reward: float | None = None
+        self._oracle_options = None
+        self._reward = None
         picks = self.np_random.choice(len(self.catalog.queries), size=min(3, len(self.catalog.queries)), replace=False)
         self._suggested = [goal_query(self.goal["instruction_text"])] + [self.catalog.queries[int(i)] for i in picks]
         self._refresh()
@@ -274,8 +276,10 @@ class WebShopEnv(StepEnv):
             return f"click[{PREV_PAGE.lower()}]"
         if s.page == "sub":
             return f"click[{PREV_PAGE.lower()}]"
+        if self._oracle_options is None:  # the target is fixed for the episode: match options once
+            self._oracle_options = self._goal_option_values(self.catalog.by_asin[target])
         chosen = dict(s.options)
-        for name, value in self._goal_option_values(self.catalog.by_asin[target]).items():
+        for name, value in self._oracle_options.items():
             if chosen.get(name) != value:
                 return f"click[{value}]"
         return f"click[{BUY_NOW.lower()}]"
