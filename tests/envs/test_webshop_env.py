@@ -229,3 +229,18 @@ def test_cli_play_reports_oracle_and_random(capsys):
     random_ = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert oracle["success_rate"] == 1.0
     assert random_["success_rate"] < 0.5 and random_["invalid_action_rate"] == 0.0
+
+
+def test_a_custom_goal_can_be_played(env):
+    product = env.catalog.products[42]
+    goal = {"asin": product["asin"], "attributes": product["Attributes"][:1], "goal_options": [],
+            "price_upper": 1000.0, "query": product["query"], "product_category": product["product_category"],
+            "name": product["name"], "instruction_text": f"i want {product['Title'].lower()}"}
+    obs, info = env.reset(seed=0, options={"task": {"task_id": "mine", "instruction": goal["instruction_text"],
+                                                    "goal": goal}})
+    assert info["task_id"] == "mine" and goal["instruction_text"] in obs["text"]
+    while True:
+        obs, r, term, trunc, info = env.step(env.oracle_action())
+        if term or trunc:
+            break
+    assert info["success"] and r == 1.0

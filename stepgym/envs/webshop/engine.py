@@ -10,6 +10,7 @@ the same graph and reach the same reward for the same clicks.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -93,6 +94,7 @@ class WebShopEngine:
         self.show_attrs = show_attrs
         self._cache: dict[str, list[str]] = {}
         self._cache_size = cache_size
+        self._lock = threading.Lock()  # the site serves requests from several threads
 
     # -- search ------------------------------------------------------------------------------
     def results(self, keywords: str) -> list[str]:
@@ -100,9 +102,10 @@ class WebShopEngine:
         hit = self._cache.get(keywords)
         if hit is None:
             hit = self.index.search(keywords)
-            if len(self._cache) >= self._cache_size:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[keywords] = hit
+            with self._lock:
+                if len(self._cache) >= self._cache_size:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[keywords] = hit
         return hit
 
     @staticmethod

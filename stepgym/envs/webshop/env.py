@@ -1,4 +1,13 @@
-"""WebShop (Yao et al., 2022): find and buy the product an instruction describes, by searching and clicking."""
+"""WebShop (Yao et al., 2022): find and buy the product an instruction describes, by searching and clicking.
+
+Differences from WebShop's text env, all deliberate: `search[...]` works only where there is a
+search bar (WebShop's text env accepts it anywhere, but agents are told to search only there);
+an action outside the grammar or not clickable is reported as invalid (`action_valid=False`)
+instead of a silent no-op; the verb is case-insensitive too; and `<action>...</action>` tags
+are read. Custom goals: `reset(options={"task": {"task_id": ..., "instruction": ..., "goal":
+{...}}})` with a goal dict in WebShop's form (asin, attributes, goal_options, price_upper, query,
+product_category, name, instruction_text).
+"""
 
 from __future__ import annotations
 

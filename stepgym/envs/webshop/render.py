@@ -54,7 +54,7 @@ background:#fff;color:#0f1111;text-decoration:none;cursor:pointer;font-size:14px
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:12px;margin-top:12px}
 .card{background:#fff;border:1px solid #ddd;padding:10px}.card img,.item img{width:100%;max-width:220px}
 .price{color:#b12704;font-weight:bold}.option{border-radius:16px}.option.selected{background:#232f3e;color:#fff}
-.item{display:flex;gap:24px;background:#fff;padding:16px}.detail p{margin:4px 0}
+.detail .title{font-size:22px;font-weight:bold}.item{display:flex;gap:24px;background:#fff;padding:16px}.detail p{margin:4px 0}
 form{display:inline}input[type=text]{width:420px;padding:8px;font-size:15px}
 """
 
