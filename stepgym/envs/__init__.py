@@ -14,6 +14,8 @@ register("stepgym/Sokoban-8x8-v0", "stepgym.envs.sokoban:SokobanEnv",
          description="Sokoban 8x8, two boxes: text grid + image")
 register("stepgym/ToolUse-v0", "stepgym.envs.tooluse:ToolUseEnv", kwargs={"max_steps": 10},
          description="Tool calling (Qwen/Hermes format): sandboxed python, calculator, BM25 search over invented entities")
+register("stepgym/WebShop-v0", "stepgym.envs.webshop:WebShopEnv", kwargs={"max_steps": 15},
+         description="WebShop: search a 5k-product catalog and buy what the instruction asks (text / text_rich)")
 
 __all__ = [
     "StepEnv", "ActionError", "Outcome", "FreeText", "AnyImage",
