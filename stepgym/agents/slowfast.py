@@ -276,7 +276,7 @@ class SlowFastVideo:
 
     def resized(self) -> list[np.ndarray]:
         """Each frame at the size the model sees (slow frames large, fast frames small)."""
-        return [np.asarray(_resize(f, h, w)) for f, (h, w) in zip(self.frames, self.plan.sizes)]
+        return [np.asarray(_resize(f, h, w)) for f, (h, w) in zip(self.frames, self.plan.sizes, strict=True)]
 
 
 def encode_frames(frames: np.ndarray, timestamps: np.ndarray, config: SlowFastConfig | None = None,
@@ -312,7 +312,7 @@ def qwen_messages(video: SlowFastVideo, question: str, system: str | None = None
     from PIL import Image
 
     content: list[dict[str, Any]] = []
-    for frame, ts, (h, w) in zip(video.frames, video.timestamps, video.plan.sizes):
+    for frame, ts, (h, w) in zip(video.frames, video.timestamps, video.plan.sizes, strict=True):
         content.append({"type": "text", "text": timestamp_text(float(ts))})
         content.append({"type": "image", "image": Image.fromarray(frame), "resized_height": h, "resized_width": w})
     content.append({"type": "text", "text": question})

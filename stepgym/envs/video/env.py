@@ -76,7 +76,7 @@ def contact_sheet(frames: np.ndarray, timestamps: np.ndarray, cols: int = 4, pad
     rows = -(-n // cols)
     sheet = Image.new("RGB", (cols * (w + pad) + pad, rows * (h + pad) + pad), (20, 20, 20))
     draw = ImageDraw.Draw(sheet)
-    for i, (frame, t) in enumerate(zip(frames, timestamps)):
+    for i, (frame, t) in enumerate(zip(frames, timestamps, strict=True)):
         x, y = pad + (i % cols) * (w + pad), pad + (i // cols) * (h + pad)
         sheet.paste(Image.fromarray(frame), (x, y))
         draw.rectangle([x, y, x + 38, y + 11], fill=(0, 0, 0))
@@ -352,7 +352,7 @@ class VideoSearchEnv(_VideoEnvBase):
                 named[k.strip().lower()] = v
             else:
                 positional.append(part)
-        for key, value in zip(("start", "end", "n"), positional):
+        for key, value in zip(("start", "end", "n"), positional[:3], strict=False):
             named.setdefault(key, value)
         extra = set(named) - {"start", "end", "n"}
         if extra or "start" not in named:

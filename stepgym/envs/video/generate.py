@@ -108,7 +108,7 @@ def _shape_points(shape: str, cx: float, cy: float, r: float) -> list[tuple[floa
     if shape == "star":
         ang = np.pi / 2 + np.arange(10) * np.pi / 5
         rad = np.where(np.arange(10) % 2 == 0, r, r * 0.45)
-        return [(cx + q * np.cos(a), cy - q * np.sin(a)) for a, q in zip(ang, rad)]
+        return [(cx + q * np.cos(a), cy - q * np.sin(a)) for a, q in zip(ang, rad, strict=True)]
     if shape == "triangle":
         return [(cx, cy - r), (cx + r * 0.95, cy + r * 0.8), (cx - r * 0.95, cy + r * 0.8)]
     if shape == "diamond":
