@@ -166,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--out", default=None, help="output HTML file (default DIR/index.html)")
     v.set_defaults(func=cmd_view)
 
+    t = sub.add_parser("tspo-train", help="train a TSPO temporal frame selector; prints needle recall before/after")
+    from stepgym.trainers.tspo_cli import add_arguments as tspo_arguments
+    from stepgym.trainers.tspo_cli import cmd_tspo_train
+    tspo_arguments(t)
+    t.set_defaults(func=lambda a: cmd_tspo_train(a, print_fn=console.print))
+
     d = sub.add_parser("demo", help="the built-in end-to-end run (what `make demo` runs)")
     d.add_argument("--out", default="runs/demo")
     d.add_argument("--episodes", type=int, default=50)

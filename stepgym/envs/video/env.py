@@ -355,7 +355,7 @@ class VideoSearchEnv(_VideoEnvBase):
         for key, value in zip(("start", "end", "n"), positional[:3], strict=False):
             named.setdefault(key, value)
         extra = set(named) - {"start", "end", "n"}
-        if extra or "start" not in named:
+        if extra or "start" not in named or len(positional) > 3:
             raise ActionError(f"frames(...) takes start=, end= and n=, got {args.strip()!r}")
         return self._frames_args(named["start"], named.get("end", named["start"]), named.get("n", "1"))
 
