@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 
 import stepgym
-from stepgym.envs.video import load_benchmark, load_longvideobench, load_mvbench, load_videomme, write_video
+from stepgym.envs.video import (
+    load_benchmark,
+    load_longvideobench,
+    load_mvbench,
+    load_videomme,
+    write_video,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NAMES = ["fFjv93ACGo8.mp4", "xXq2BsnL6Ok.mp4", "3KJ3W.mp4", "ZS9XR.mp4", "video_7545.mp4",

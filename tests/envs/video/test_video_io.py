@@ -4,7 +4,6 @@ import pytest
 from stepgym.envs.video.io import VideoReader, open_video, read_frames, sample_indices, write_video
 
 
-
 def frame_number(frame: np.ndarray) -> int:
     """The index the counter video wrote into a frame's top-left block."""
     return sum(1 << bit for bit in range(7) if frame[3:9, 12 * bit + 3 : 12 * bit + 9].mean() > 127)
