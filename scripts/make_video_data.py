@@ -1,5 +1,8 @@
 """Write the generated video QA clips shipped in assets/video (deterministic: same seed, same clips).
 
+The frames, questions, answers and evidence spans are a function of the seed; the mp4 bytes of
+clips with motion can differ between runs by libx264's encoding noise (see `write_video`).
+
     python scripts/make_video_data.py                 # the shipped set -> assets/video
     python scripts/make_video_data.py --out data/v --n 200 --seed 100 --kinds needle
 """
@@ -21,7 +24,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     p.add_argument("--fps", type=float, default=8.0)
-    p.add_argument("--height", type=int, default=120)
+    p.add_argument("--height", type=int, default=128)
     p.add_argument("--width", type=int, default=160)
     args = p.parse_args()
     path = write_dataset(args.out, args.n, args.seed, args.kinds, fps=args.fps, height=args.height,

@@ -261,7 +261,7 @@ _MAKERS = {"needle": _needle, "count": _count, "color_change": _color_change, "c
 _DEFAULT_DURATION = {"needle": 24.0, "count": 8.0, "color_change": 4.0, "collision": 8.0}
 
 
-def make_video(kind: str, seed: int, *, height: int = 120, width: int = 160, fps: float = 8.0,
+def make_video(kind: str, seed: int, *, height: int = 128, width: int = 160, fps: float = 8.0,
                duration: float | None = None, **kind_args) -> GeneratedVideo:
     """A generated clip of `kind` from `seed` (deterministic); `kind_args` go to the kind's maker
     (needle: `needle_seconds`, `scene_seconds`, `position` in [0, 1])."""

@@ -178,7 +178,9 @@ def write_video(path: str | os.PathLike, frames: np.ndarray | Sequence[np.ndarra
                 crf: int = 23, codec: str = "libx264", gop: int | None = None) -> Path:
     """Encode frames ([T,H,W,3] uint8, even H and W) to an H.264 mp4 with PyAV; returns the path.
 
-    `gop` is the key-frame interval (default: one key frame every 2 seconds).
+    `gop` is the key-frame interval (default: one key frame every 2 seconds). One encoder thread
+    and explicit timestamps make most files byte-for-byte reproducible; libx264 may still vary the
+    bytes of clips with motion between runs (the decoded content differs by compression noise only).
     """
     import av
 
@@ -194,15 +196,21 @@ def write_video(path: str | os.PathLike, frames: np.ndarray | Sequence[np.ndarra
     with av.open(str(tmp), mode="w") as container:
         from fractions import Fraction
 
-        stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
+        rate = Fraction(fps).limit_denominator(1000)
+        stream = container.add_stream(codec, rate=rate)
+        stream.time_base = 1 / rate
         stream.width, stream.height = w, h
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": str(crf), "preset": "medium", "g": str(gop or max(1, int(round(2 * fps)))),
-                          "threads": "1"}
+                          "x264-params": "threads=1:lookahead-threads=1"}
+        # one encoder thread: x264's threaded motion search makes the bytes vary from run to run
+        stream.codec_context.thread_count = 1
         for i, frame in enumerate(frames):
             if frame.shape != (h, w, 3) or frame.dtype != np.uint8:
                 raise ValueError(f"frame {i} is {frame.shape} {frame.dtype}; expected ({h}, {w}, 3) uint8")
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24").reformat(format="yuv420p")
+            vf.pts = i  # explicit timestamps (in 1/fps units) keep the output byte-for-byte reproducible
+            for packet in stream.encode(vf):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
