@@ -232,7 +232,7 @@ class _DecordImpl:
         import decord
 
         try:
-            self.vr = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
+            self.vr = decord.VideoReader(path, ctx=decord.cpu(0))
             h, w = self.vr[0].shape[:2] if len(self.vr) else (0, 0)
         except decord.DECORDError as exc:
             raise VideoError(f"decord cannot open {path!r}: {str(exc).splitlines()[0]}") from exc
