@@ -184,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
     sv.set_defaults(func=cmd_serve)
 
+    t = sub.add_parser("tspo-train", help="train a TSPO temporal frame selector; prints needle recall before/after")
+    from stepgym.trainers.tspo_cli import add_arguments as tspo_arguments
+    from stepgym.trainers.tspo_cli import cmd_tspo_train
+    tspo_arguments(t)
+    t.set_defaults(func=lambda a: cmd_tspo_train(a, print_fn=console.print))
+
     d = sub.add_parser("demo", help="the built-in end-to-end run (what `make demo` runs)")
     d.add_argument("--out", default="runs/demo")
     d.add_argument("--episodes", type=int, default=50)

@@ -16,6 +16,8 @@ register("stepgym/ToolUse-v0", "stepgym.envs.tooluse:ToolUseEnv", kwargs={"max_s
          description="Tool calling (Qwen/Hermes format): sandboxed python, calculator, BM25 search over invented entities")
 register("stepgym/WebShop-v0", "stepgym.envs.webshop:WebShopEnv", kwargs={"max_steps": 15},
          description="WebShop: search a 5k-product catalog and buy what the instruction asks (text / text_rich)")
+register("stepgym/VideoQA-v0", "stepgym.envs.video:VideoQAEnv", description="Video multiple choice, one turn: question + sampled frames (uniform or Slow-Fast) + the mp4 path")
+register("stepgym/VideoSearch-v0", "stepgym.envs.video:VideoSearchEnv", description="Video QA by frame search: ask frames(start, end, n) within a budget, then answer(X)")
 
 __all__ = [
     "StepEnv", "ActionError", "Outcome", "FreeText", "AnyImage",
