@@ -183,7 +183,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from stepgym.demo import run_demo
 
-    return run_demo(Path(args.out), episodes=args.episodes, seed=args.seed)
+    overrides = _overrides(args.set)
+    return run_demo(Path(args.out), seed=args.seed, **overrides)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -246,8 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="the built-in end-to-end run (what `make demo` runs)")
     d.add_argument("--out", default="runs/demo")
-    d.add_argument("--episodes", type=int, default=50)
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field of the demo's TrainConfig, e.g. --set iterations=2")
     d.set_defaults(func=cmd_demo)
 
     w = sub.add_parser("webshop-site", help="serve the WebShop site on 127.0.0.1 and open it in a browser")
