@@ -13,6 +13,8 @@ The trainer's entry points:
 Which log-probs: `logprobs[t] = log_softmax(raw_logits_t)[token_t]`, the log-probability of the
 sampled token under the *unmodified* model distribution (temperature 1, no top-p / top-k), i.e.
 log π_old(token) as PPO/GRPO ratios need — even when sampling used another temperature or top-p.
+(Vision placeholder tokens such as <|image_pad|> are never sampled — see `HFPolicy.suppressed_ids` —
+but the log-probs stay those of the unmodified distribution.)
 `sequence_logprobs` computes exactly the same quantity, so in eval mode and float32 the two agree
 to ~1e-5.
 """
@@ -259,6 +261,17 @@ class HFPolicy(Policy):
         self._calls = 0
         self.eos_ids = self._eos_ids()
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else _pad_id(self.model)
+        self.suppressed_ids = self._placeholder_ids()
+
+    def _placeholder_ids(self) -> list[int]:
+        """Vision placeholder tokens, never sampled: a generated <|image_pad|> would make any later
+        forward pass over the response expect an image that does not exist."""
+        ids = []
+        for tok in ("<|image_pad|>", "<|video_pad|>", "<|vision_pad|>"):
+            tid = self.tokenizer.convert_tokens_to_ids(tok)
+            if isinstance(tid, int) and tid != self.tokenizer.unk_token_id:
+                ids.append(tid)
+        return ids
 
     def _eos_ids(self) -> list[int]:
         ids = getattr(self.model.generation_config, "eos_token_id", None)
@@ -306,7 +319,7 @@ class HFPolicy(Policy):
             batch.pop("mm_token_type_ids", None)
         gen_kwargs: dict[str, Any] = dict(
             max_new_tokens=s.max_new_tokens, eos_token_id=self.eos_ids, pad_token_id=self.pad_id,
-            output_logits=True, return_dict_in_generate=True,
+            output_logits=True, return_dict_in_generate=True, suppress_tokens=self.suppressed_ids or None,
         )
         if s.greedy:
             gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)

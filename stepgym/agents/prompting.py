@@ -179,17 +179,34 @@ def build_messages(inp: AgentInput, cfg: PromptConfig | None = None) -> list[dic
 
 
 def vision_inputs(messages: list[dict[str, Any]]) -> tuple[list | None, list | None, dict[str, Any]]:
-    """(images, videos, video_kwargs) of `messages`, resized by qwen-vl-utils within their budgets."""
+    """(images, videos, video_kwargs) of `messages`, resized by qwen-vl-utils within their budgets.
+
+    `video_kwargs` holds `video_metadata` (one dict per video: source fps, sampled frame indices,
+    frame count) and `do_sample_frames=False`, which transformers 5's Qwen processors take to
+    derive each video's sampled fps (hence its temporal positions) without re-sampling frames.
+    """
     from qwen_vl_utils import process_vision_info
 
     has_vision = any(isinstance(m["content"], list) and any(c.get("type") in ("image", "video", "image_url")
                                                             for c in m["content"]) for m in messages)
     if not has_vision:
         return None, None, {}
-    images, videos, video_kwargs = process_vision_info(messages, return_video_kwargs=True)
+    images, videos, _ = process_vision_info(messages, return_video_kwargs=True, return_video_metadata=True)
     if not videos:
-        video_kwargs = {}
-    return images, videos, video_kwargs
+        return images, None, {}
+    frames = [v for v, _ in videos]
+    metadata = [dict(m) for _, m in videos]
+    return images, frames, {"video_metadata": metadata, "do_sample_frames": False}
+
+
+def sampled_fps(metadata: dict[str, Any]) -> float:
+    """Frames per second of a video's sampled frames, from qwen-vl-utils' metadata."""
+    fps, idx, total = metadata.get("fps"), metadata.get("frames_indices"), metadata.get("total_num_frames")
+    if not fps:
+        return 2.0
+    if idx is None or not total:
+        return float(fps)
+    return len(idx) / float(total) * float(fps)
 
 
 # ---- OpenAI wire format ---------------------------------------------------------------------------
