@@ -131,7 +131,7 @@ def collate(prompts: list[PromptInputs], pad_id: int,
     input_ids = torch.full((len(rows), length), pad_id, dtype=torch.long, device=device)
     mask = torch.zeros((len(rows), length), dtype=torch.long, device=device)
     mm = torch.zeros((len(rows), length), dtype=torch.long, device=device)
-    for i, (r, t) in enumerate(zip(rows, types)):
+    for i, (r, t) in enumerate(zip(rows, types, strict=True)):
         input_ids[i, length - len(r):] = r
         mask[i, length - len(r):] = 1
         mm[i, length - len(r):] = t

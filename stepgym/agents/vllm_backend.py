@@ -98,7 +98,7 @@ class VLLMPolicy(Policy):
         for out in outputs:
             comp = out.outputs[0]
             ids = list(comp.token_ids)
-            logprobs = [float(step[tid].logprob) for step, tid in zip(comp.logprobs or [], ids)] or None
+            logprobs = [float(step[tid].logprob) for step, tid in zip(comp.logprobs or [], ids, strict=False)] or None
             actions.append(AgentAction(text=comp.text, token_ids=ids, logprobs=logprobs,
                                        prompt_ids=list(out.prompt_token_ids or []),
                                        meta={"backend": "vllm", "finish_reason": comp.finish_reason,

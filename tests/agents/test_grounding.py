@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from stepgym.agents.base import AgentInput
 from stepgym.agents.grounding import Grounding, parse_point, smart_resize
 from stepgym.agents.prompting import PromptConfig, build_messages, vision_inputs
-from stepgym.agents.base import AgentInput
 
 
 def test_qwen25_absolute_pixels_on_the_resized_image():

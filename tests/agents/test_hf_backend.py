@@ -29,9 +29,9 @@ def test_act_logprobs_equal_teacher_forced(tiny_dir, batch, settings):
     assert [p.ids for p in prompts] == [a.prompt_ids for a in actions]
     assert prompts[0].pixel_values is not None and prompts[2].pixel_values is None
     lp, ent = sequence_logprobs(policy.model, prompts, [a.token_ids for a in actions], with_entropy=True)
-    for a, l, e in zip(actions, lp, ent):
-        assert l.shape == e.shape == (len(a.token_ids),)
-        torch.testing.assert_close(l, torch.tensor(a.logprobs), atol=1e-4, rtol=0)
+    for a, lp_i, e in zip(actions, lp, ent, strict=True):
+        assert lp_i.shape == e.shape == (len(a.token_ids),)
+        torch.testing.assert_close(lp_i, torch.tensor(a.logprobs), atol=1e-4, rtol=0)
         assert (e > 0).all() and (e <= torch.log(torch.tensor(float(len(policy.tokenizer)))) + 1e-4).all()
     # raw-logit log-probs: with temperature 0.7 / top-p they are *not* the sampling distribution's
     assert all(x < 0 for a in actions for x in a.logprobs)

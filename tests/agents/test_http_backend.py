@@ -17,7 +17,12 @@ import pytest
 from conftest import sokoban_inputs
 
 from stepgym.agents.hf import GenerationSettings, HFPolicy
-from stepgym.agents.openai_backend import BackendError, HTTPSettings, OpenAIPolicy, normalize_base_url
+from stepgym.agents.openai_backend import (
+    BackendError,
+    HTTPSettings,
+    OpenAIPolicy,
+    normalize_base_url,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +64,7 @@ def test_greedy_http_equals_hf(server, tiny_dir):
     remote_policy = OpenAIPolicy(server, config=settings, http=HTTPSettings(request_token_ids=True))
     assert remote_policy.model == "tiny"  # discovered through /v1/models
     remote = remote_policy.act(inputs)
-    for a, b in zip(local, remote):
+    for a, b in zip(local, remote, strict=True):
         assert b.text == a.text
         assert b.token_ids == a.token_ids and b.prompt_ids == a.prompt_ids
         assert b.logprobs == pytest.approx(a.logprobs, abs=1e-4)
