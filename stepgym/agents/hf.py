@@ -6,7 +6,8 @@ The trainer's entry points:
   `prompt_ids` (the prompt's token ids, no padding), `token_ids` (the generated ids, no padding,
   ending with the EOS / `<|im_end|>` token when one was produced) and `logprobs`.
 - `HFPolicy.encode(inputs)` gives each prompt's exact model inputs (`PromptInputs`) — what `act`
-  fed the model — so the trainer can score the same tokens again.
+  fed the model — so the trainer can score the same tokens again; `act` also hands them back on
+  each action (`AgentAction.prompt_inputs`), so nothing needs re-encoding.
 - `sequence_logprobs(model, prompts, responses)` runs a teacher-forced forward pass (batched, left
   padded) and returns each response token's log-prob, differentiable, optionally with entropies.
 
@@ -349,7 +350,8 @@ class HFPolicy(Policy):
             finish = "stop" if ids and ids[-1] in self.eos_ids else "length"
             text = self.tokenizer.decode(ids, skip_special_tokens=True)
             actions.append(AgentAction(text=text, token_ids=ids, logprobs=logp[i, :n].tolist(),
-                                       prompt_ids=p.ids, meta={**meta, "finish_reason": finish}))
+                                       prompt_ids=p.ids, meta={**meta, "finish_reason": finish},
+                                       prompt_inputs=p))
         return actions
 
     def sequence_logprobs(self, prompts: list[PromptInputs], responses: list[list[int]], *,

@@ -26,7 +26,7 @@ def test_act_logprobs_equal_teacher_forced(tiny_dir, batch, settings):
     policy = HFPolicy(tiny_dir, config=settings)
     actions = policy.act(batch)
     prompts = policy.encode(batch)
-    assert [p.ids for p in prompts] == [a.prompt_ids for a in actions]
+    assert [p.ids for p in prompts] == [a.prompt_ids for a in actions] == [a.prompt_inputs.ids for a in actions]
     assert prompts[0].pixel_values is not None and prompts[2].pixel_values is None
     lp, ent = sequence_logprobs(policy.model, prompts, [a.token_ids for a in actions], with_entropy=True)
     for a, lp_i, e in zip(actions, lp, ent, strict=True):

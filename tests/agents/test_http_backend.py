@@ -145,3 +145,16 @@ def test_unreachable_server_fails_after_retries():
     assert normalize_base_url(f"http://127.0.0.1:{port}") == f"http://127.0.0.1:{port}/v1"
     with pytest.raises(ValueError, match="expected an http"):
         normalize_base_url("127.0.0.1:8000")
+
+
+def test_stepgym_eval_with_openai_policy(server, tmp_path, capsys):
+    from stepgym.cli import main
+    from stepgym.episodes import read_episodes
+
+    spec = f"openai:{server}#tiny?max_new_tokens=4&temperature=0&request_token_ids=true"
+    assert main(["eval", "stepgym/Sokoban-v0", "--policy", spec, "--episodes", "2", "--num-envs", "2",
+                 "--env-kwargs", '{"max_steps": 2}', "--record", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["episodes"] == 2
+    eps = list(read_episodes(tmp_path))
+    assert eps[0].meta["policy"]["base_url"] == server and eps[0].meta["policy"]["model"] == "tiny"
+    assert all(len(s.policy["token_ids"]) == len(s.policy["logprobs"]) for e in eps for s in e.steps)
