@@ -189,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--episodes", type=int, default=50)
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_demo)
+
+    w = sub.add_parser("webshop-site", help="serve the WebShop site on 127.0.0.1 and open it in a browser")
+    w.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    w.add_argument("--task", default=None, help="task id whose goal the site shows (default: the first test goal)")
+    w.add_argument("--data", default=None, help="WebShop data folder (default: the shipped catalog)")
+    w.add_argument("--no-browser", action="store_true", help="only print the address")
+    w.set_defaults(func=lambda a: __import__("stepgym.envs.webshop.site", fromlist=["serve_site"]).serve_site(
+        port=a.port, data=a.data, task=a.task, open_browser=not a.no_browser))
     return p
 
 

@@ -12,6 +12,8 @@ register("stepgym/Sokoban-v0", "stepgym.envs.sokoban:SokobanEnv",
 register("stepgym/Sokoban-8x8-v0", "stepgym.envs.sokoban:SokobanEnv",
          kwargs={"levels": "sokoban_8x8_2box", "max_steps": 40},
          description="Sokoban 8x8, two boxes: text grid + image")
+register("stepgym/WebShop-v0", "stepgym.envs.webshop:WebShopEnv", kwargs={"max_steps": 15},
+         description="WebShop: search a 5k-product catalog and buy what the instruction asks (text / text_rich)")
 
 __all__ = [
     "StepEnv", "ActionError", "Outcome", "FreeText", "AnyImage",
