@@ -57,12 +57,16 @@ CHAT_TEMPLATE = (
 TOKENIZER_VOCAB_SIZE = 2048
 
 
+CORPUS_ENVS = ("stepgym/Sokoban-v0", "stepgym/Sokoban-8x8-v0")
+
+
 def tokenizer_corpus(seed: int = 0) -> list[str]:
-    """Deterministic training text: env action docs and observations, plus generated agent chatter."""
+    """Deterministic training text: action docs and observations of `CORPUS_ENVS` (a fixed list, so
+    registering new envs does not change the shipped tokenizer), plus generated agent chatter."""
     import stepgym
 
     texts: list[str] = []
-    for env_id in stepgym.list_envs():
+    for env_id in CORPUS_ENVS:
         try:
             env = stepgym.make(env_id)
             obs, info = env.reset(seed=seed)
