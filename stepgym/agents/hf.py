@@ -322,10 +322,14 @@ class HFPolicy(Policy):
             max_new_tokens=s.max_new_tokens, eos_token_id=self.eos_ids, pad_token_id=self.pad_id,
             output_logits=True, return_dict_in_generate=True, suppress_tokens=self.suppressed_ids or None,
         )
+        # Every sampling knob is set explicitly: a None would be filled from the checkpoint's own
+        # generation_config (Qwen2.5-VL-Instruct ships top_k=1, top_p=0.001, repetition_penalty=1.05).
+        gen_kwargs.update(repetition_penalty=1.0, no_repeat_ngram_size=0, typical_p=1.0,
+                          epsilon_cutoff=0.0, eta_cutoff=0.0, top_k=s.top_k, top_p=s.top_p)
         if s.greedy:
-            gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            gen_kwargs.update(do_sample=False, temperature=1.0)
         else:
-            gen_kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k or None)
+            gen_kwargs.update(do_sample=True, temperature=s.temperature)
         if call is None:
             call = self._calls
             self._calls += 1

@@ -112,3 +112,14 @@ def test_bad_inputs_are_named(tiny_dir, tmp_path):
         GenerationSettings(temperature=-1)
     with pytest.raises(ValueError, match="at least one token"):
         sequence_logprobs(None, [PromptInputs(torch.tensor([1]))], [[]])
+
+
+def test_checkpoint_generation_config_does_not_leak(tiny_dir, batch):
+    """A checkpoint's own sampling defaults (Qwen's top_k=1, repetition penalty) must not apply."""
+    from transformers import GenerationConfig
+
+    plain = HFPolicy(tiny_dir, config=GenerationSettings(max_new_tokens=6, seed=2))
+    skewed = HFPolicy(tiny_dir, config=GenerationSettings(max_new_tokens=6, seed=2))
+    skewed.model.generation_config = GenerationConfig(
+        **skewed.model.generation_config.to_diff_dict(), top_k=1, top_p=0.001, repetition_penalty=1.5)
+    assert [a.token_ids for a in skewed.act(batch[:3])] == [a.token_ids for a in plain.act(batch[:3])]
