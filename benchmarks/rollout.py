@@ -4,6 +4,7 @@ Prints env steps per second for (a) the random policy (env cost only, the baseli
 tiny Qwen2.5-VL through `HFPolicy`, and where (b)'s time goes: prompt encoding (chat template +
 qwen-vl-utils + processor), generation, and the envs plus bookkeeping.
 
+Wall-clock rates swing with other load on a shared machine; the CPU-second rates are steadier.
 Run: `python benchmarks/rollout.py [--episodes 16] [--max-new-tokens 16] [--size tiny]`.
 """
 
@@ -45,12 +46,13 @@ class Timed(HFPolicy):
         return out
 
 
-def run(policy, episodes: int, num_envs: int) -> tuple[int, float]:
+def run(policy, episodes: int, num_envs: int) -> tuple[int, float, float]:
+    """(steps, wall seconds, CPU seconds of this process) of playing `episodes` episodes."""
     pool = EnvPool("stepgym/Sokoban-v0", num_envs=num_envs, env_kwargs={"max_steps": 10})
     try:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         eps = collect_episodes(pool, policy, [EpisodeJob(seed=i) for i in range(episodes)], save_images=False)
-        return sum(e.num_steps for e in eps), time.perf_counter() - t0
+        return sum(e.num_steps for e in eps), time.perf_counter() - t0, time.process_time() - c0
     finally:
         pool.close()
 
@@ -63,8 +65,9 @@ def main() -> None:
     ap.add_argument("--size", default="tiny")
     args = ap.parse_args()
 
-    steps, secs = run(RandomPolicy(seed=0), args.episodes * 4, args.num_envs)
-    print(f"random policy (env only): {steps} steps in {secs:.2f}s = {steps / secs:,.0f} steps/s")
+    steps, secs, cpu = run(RandomPolicy(seed=0), args.episodes * 4, args.num_envs)
+    print(f"random policy (env only): {steps} steps in {secs:.2f}s = {steps / secs:,.0f} steps/s "
+          f"({steps / cpu:,.0f} steps per CPU-second)")
 
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = build_tiny_vlm(Path(tmp) / "tiny", size=args.size)
@@ -74,11 +77,13 @@ def main() -> None:
         run(policy, 1, 1)  # warm-up
         policy.encode_s = policy.generate_s = 0.0
         policy.calls = 0
-        steps_m, secs_m = run(policy, args.episodes, args.num_envs)
+        steps_m, secs_m, cpu_m = run(policy, args.episodes, args.num_envs)
     other = secs_m - policy.encode_s - policy.generate_s
     print(f"tiny HF model ({args.size}, {info['params']:,} params, torch threads {torch.get_num_threads()}): "
           f"{steps_m} steps in {secs_m:.2f}s = {steps_m / secs_m:.1f} steps/s "
-          f"({policy.calls} batched act calls, {args.max_new_tokens} new tokens max)")
+          f"({steps_m / cpu_m:.1f} steps per CPU-second; {policy.calls} batched act calls of "
+          f"{args.num_envs} envs, {args.max_new_tokens} new tokens max)")
+    print(f"  per act call: {secs_m / policy.calls:.3f}s wall")
     print(f"  generation  {policy.generate_s:6.2f}s  {policy.generate_s / secs_m:6.1%}")
     print(f"  encoding    {policy.encode_s:6.2f}s  {policy.encode_s / secs_m:6.1%}")
     print(f"  env + rest  {other:6.2f}s  {other / secs_m:6.1%}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import sokoban_inputs
+from _agent_inputs import sokoban_inputs
 
 from stepgym.agents.hf import GenerationSettings, HFPolicy, PromptInputs, sequence_logprobs
 from stepgym.agents.prompting import PromptConfig

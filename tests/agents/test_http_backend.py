@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import sokoban_inputs
+from _agent_inputs import sokoban_inputs
 
 from stepgym.agents.hf import GenerationSettings, HFPolicy
 from stepgym.agents.openai_backend import (

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import sokoban_inputs
+from _agent_inputs import sokoban_inputs
 
 vllm = pytest.importorskip("vllm")
 
