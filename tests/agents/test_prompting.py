@@ -139,3 +139,15 @@ def test_frames_become_a_video_item():
     videos = [c for c in msgs[1]["content"] if c["type"] == "video"]
     assert len(videos) == 1 and len(videos[0]["video"]) == 4  # padded to an even count
     assert all(isinstance(f, Image.Image) for f in videos[0]["video"])
+
+
+def test_frame_timestamps_set_times_and_fps():
+    inp = _input(0)
+    inp.observation = {"text": "clip", "frames": np.zeros((4, 32, 32, 3), np.uint8)}
+    inp.info = {"frame_timestamps": [0.0, 2.0, 4.0, 6.0]}
+    content = build_messages(inp, PromptConfig())[1]["content"]
+    kinds = [c["type"] for c in content]
+    assert kinds[-3:] == ["text", "video", "text"] and content[-3]["text"] == "Frame times (s): 0.0, 2.0, 4.0, 6.0\n"
+    assert content[-2]["sample_fps"] == 0.5
+    _, _, kwargs = vision_inputs(build_messages(inp, PromptConfig()))
+    assert kwargs["video_metadata"][0]["fps"] == 0.5  # 2 frames per temporal patch -> 4 s apart
