@@ -98,6 +98,28 @@ def tokenizer_corpus(seed: int = 0) -> list[str]:
     return texts
 
 
+def save_corpus(corpus: list[str], path: str | Path) -> Path:
+    """Write the training corpus as gzipped JSON lines (mtime 0, so the bytes are reproducible)."""
+    import gzip
+
+    path = Path(path)
+    data = "".join(json.dumps(t, ensure_ascii=False) + "\n" for t in corpus).encode("utf-8")
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as f:
+        f.write(data)
+    return path
+
+
+def load_corpus(path: str | Path | None = None) -> list[str]:
+    """The corpus the shipped tokenizer was trained on (`assets/tokenizer/corpus.jsonl.gz`)."""
+    import gzip
+
+    from stepgym.paths import asset_path
+
+    path = Path(path) if path is not None else asset_path("tokenizer", "corpus.jsonl.gz")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
 def train_tokenizer(corpus: list[str], vocab_size: int = TOKENIZER_VOCAB_SIZE):
     """A `tokenizers.Tokenizer`: byte-level BPE over `corpus` with Qwen's special tokens first."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers

@@ -13,11 +13,11 @@ from stepgym.agents.tiny import SPECIAL_TOKENS, build_tiny_vlm, load_tokenizer, 
 from stepgym.paths import asset_path
 
 
-def test_shipped_tokenizer_is_what_the_script_makes():
-    from stepgym.agents.tiny import tokenizer_corpus
+def test_shipped_tokenizer_is_trained_from_the_shipped_corpus():
+    from stepgym.agents.tiny import load_corpus
 
     shipped = json.loads(asset_path("tokenizer", "tokenizer.json").read_text())
-    retrained = json.loads(train_tokenizer(tokenizer_corpus(seed=0)).to_str())
+    retrained = json.loads(train_tokenizer(load_corpus()).to_str())
     stale = "assets/tokenizer is stale: run python scripts/make_tiny_tokenizer.py"
     assert retrained["model"]["vocab"] == shipped["model"]["vocab"], stale
     assert retrained["model"]["merges"] == shipped["model"]["merges"], stale
