@@ -184,6 +184,9 @@ SIZES = {
     # ~0.4M params: generating 16 tokens for 8 short prompts takes a fraction of a second on CPU
     "tiny": TinySize(hidden=64, layers=2, heads=4, kv_heads=2, intermediate=128,
                      vision_hidden=32, vision_depth=2, vision_heads=2),
+    # ~0.5M params: the demo's policy (learns 6x6 Sokoban in minutes on 2 CPU cores)
+    "mini": TinySize(hidden=96, layers=3, heads=4, kv_heads=2, intermediate=256,
+                     vision_hidden=32, vision_depth=1, vision_heads=2),
     "small": TinySize(hidden=256, layers=4, heads=8, kv_heads=4, intermediate=768,
                       vision_hidden=128, vision_depth=4, vision_heads=4),
 }

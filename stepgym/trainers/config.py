@@ -22,21 +22,22 @@ class TrainConfig:
     """Task split rollouts sample from."""
     eval_split: str = "test"
     """Held-out split for evaluation."""
-    eval_tasks: int = 100
+    eval_tasks: int = 60
     """Evaluate on the first N tasks of the eval split (one greedy episode each)."""
-    num_envs: int = 32
+    num_envs: int = 48
     """Envs stepped as one batch (one policy call per step for all of them)."""
 
     # -- model ---------------------------------------------------------------------------------
-    model: str = "tiny:small"
+    model: str = "tiny:mini"
     """`tiny:SIZE` builds a random tiny Qwen2.5-VL (stepgym.agents.tiny); else a local model dir."""
     history_len: int = 0
     """Previous steps shown in each prompt (window mode)."""
     include_image: bool = False
     """Show observation images to the model."""
-    system_prompt: str | None = None
-    """System prompt override (`{action_doc}` is filled in); None: the agent layer's default."""
-    max_new_tokens: int = 6
+    system_prompt: str | None = "Sokoban. Reply with one move: up, down, left or right."
+    """System prompt (`{action_doc}` is filled in); None: the agent layer's default with the env's action doc.
+    The default is short because prompt length dominates the tiny model's cost on a CPU."""
+    max_new_tokens: int = 3
     """Most tokens generated per action."""
     temperature: float = 1.0
     """Rollout sampling temperature (evaluation is greedy)."""
@@ -44,9 +45,9 @@ class TrainConfig:
     """Rollout nucleus sampling."""
 
     # -- SFT warm start ----------------------------------------------------------------------
-    sft_episodes: int = 300
+    sft_episodes: int = 600
     """Oracle episodes recorded on the train split for behaviour cloning (0: no SFT)."""
-    sft_epochs: int = 2
+    sft_epochs: int = 8
     """Passes over the recorded oracle steps."""
     sft_lr: float = 1e-3
     """AdamW learning rate of SFT."""
@@ -56,9 +57,9 @@ class TrainConfig:
     # -- RL ---------------------------------------------------------------------------------------
     algorithm: Literal["gigpo", "grpo", "rloo"] = "gigpo"
     """Advantage estimator."""
-    iterations: int = 20
+    iterations: int = 12
     """RL iterations (sample tasks -> roll out -> advantages -> update)."""
-    tasks_per_iteration: int = 8
+    tasks_per_iteration: int = 6
     """Tasks sampled per iteration; each is played `group_size` times."""
     group_size: int = 8
     """Episodes per task (G)."""
@@ -100,7 +101,7 @@ class TrainConfig:
     """Seeds model init, task sampling, rollouts and minibatch order."""
     run_dir: str = "runs/train"
     """Where metrics, checkpoints, demos and plots go."""
-    eval_every: int = 5
+    eval_every: int = 4
     """Evaluate every N iterations (and after the last)."""
     checkpoint_every: int = 1
     """Checkpoint every N iterations."""

@@ -58,6 +58,17 @@ _TILES = _make_tiles()
 _CODE = {"#": 0, "_": 1, ".": 2, "$": 3, "*": 4, "@": 5, "+": 6}
 
 
+def _offsets(origin: tuple[int, int], cells) -> str:
+    """'2 down 1 left; 0 down 3 right' style offsets of cells from origin."""
+    parts = []
+    for r, c in sorted(cells):
+        dr, dc = r - origin[0], c - origin[1]
+        vertical = f"{abs(dr)} {'down' if dr >= 0 else 'up'}"
+        horizontal = f"{abs(dc)} {'right' if dc >= 0 else 'left'}"
+        parts.append(f"{vertical} {horizontal}")
+    return "; ".join(parts)
+
+
 def parse_move(action: str | dict) -> str:
     """The direction named by an agent's text (or `{"move": ...}` dict); ActionError otherwise."""
     if isinstance(action, dict):
@@ -148,9 +159,12 @@ class SokobanEnv(StepEnv):
         on = len(self.boxes & self.level.targets)
         # cells separated by spaces: LLM tokenizers merge runs of punctuation ("##__@#") into
         # single tokens, which hides the grid's geometry from the model
+        # where things are, in words: models read "2 down, 1 left" more easily than a 2-D layout
+        where = (f"Boxes from you: {_offsets(self.player, self.boxes - self.level.targets) or 'none left'}. "
+                 f"Free targets from you: {_offsets(self.player, self.level.targets - self.boxes) or 'none'}.")
         return (
             f"{INSTRUCTION}\n" + "\n".join(" ".join(row) for row in self.grid())
-            + f"\nBoxes on targets: {on}/{len(self.boxes)}. Steps left: {self.max_steps - self.steps}."
+            + f"\n{where}\nBoxes on targets: {on}/{len(self.boxes)}. Steps left: {self.max_steps - self.steps}."
         )
 
     def _observe_image(self) -> np.ndarray:
