@@ -450,6 +450,8 @@
       if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
       return true;
     },
+    // config: apply more config steps without resetting (the evaluator's postconfig)
+    config(steps) { for (const step of steps || []) { const f = CONFIG[step.type]; if (!f) throw new Error("unknown config type " + step.type); f(step.parameters || {}); } render(); return true; },
     // state: everything an evaluator or state_key may read (no pixels, no clocks)
     state() {
       const fe = document.activeElement;

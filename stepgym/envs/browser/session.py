@@ -223,7 +223,7 @@ class Session:
         self.page = self._context.new_page()
         self.page.on("crash", lambda _p: setattr(self, "_crashed", "the page's renderer crashed"))
         self.page.set_default_timeout(5000)
-        self.page.goto(self.origin + path, wait_until="load")
+        self.page.goto(self.origin + path, wait_until="domcontentloaded")
         self._cdp = self._context.new_cdp_session(self.page)
 
     def _route(self, route) -> None:
