@@ -87,36 +87,48 @@ class BrowserHost:
         self._check_thread()
         if self.connected:
             return self._browser
-        _no_running_loop()
-        if self._browser is not None:  # it died: drop the corpse, keep the driver when it lives
+        self._drop_browser()
+        if self._pw is None:
+            # one Playwright driver per thread, for good: a second one in the same thread would
+            # find the first one's event loop running and refuse to start
+            _no_running_loop()
+            from playwright.sync_api import sync_playwright
+
+            self._pw = sync_playwright().start()
+        executable = find_chromium(self._pw)
+        args = [*LAUNCH_FLAGS, self._marker]
+        try:
+            self._browser = self._pw.chromium.launch(executable_path=executable, headless=True, args=args)
+        except Exception:  # noqa: BLE001 - the driver died too: restart it once, then let errors out
+            self._stop_driver()
+            from playwright.sync_api import sync_playwright
+
+            self._pw = sync_playwright().start()
+            self._browser = self._pw.chromium.launch(executable_path=executable, headless=True, args=args)
+        self.launches += 1
+        return self._browser
+
+    def relaunch(self):
+        """Close Chromium (if it still runs) and start a new one; sessions must `open()` again."""
+        self._check_thread()
+        self._drop_browser(force=True)
+        return self.browser()
+
+    def _drop_browser(self, force: bool = False) -> None:
+        if self._browser is not None and (force or not self._browser.is_connected()):
             try:
                 self._browser.close()
             except Exception:  # noqa: BLE001 - already gone
                 pass
             self._browser = None
-        if self._pw is None:
-            from playwright.sync_api import sync_playwright
 
-            self._pw = sync_playwright().start()
-        executable = find_chromium(self._pw)
+    def _stop_driver(self) -> None:
         try:
-            self._browser = self._pw.chromium.launch(
-                executable_path=executable, headless=True, args=[*LAUNCH_FLAGS, self._marker],
-            )
-        except Exception:
-            # a dead driver (killed with the browser) cannot launch: restart it once
-            try:
+            if self._pw is not None:
                 self._pw.stop()
-            except Exception:  # noqa: BLE001
-                pass
-            from playwright.sync_api import sync_playwright
-
-            self._pw = sync_playwright().start()
-            self._browser = self._pw.chromium.launch(
-                executable_path=executable, headless=True, args=[*LAUNCH_FLAGS, self._marker],
-            )
-        self.launches += 1
-        return self._browser
+        except Exception:  # noqa: BLE001
+            pass
+        self._pw = None
 
     @property
     def pid(self) -> int | None:
@@ -166,17 +178,8 @@ class BrowserHost:
         """Close Chromium and the Playwright driver (idempotent)."""
         if threading.get_ident() != self.thread_id:
             return  # Playwright objects cannot be touched from another thread; process exit reaps them
-        try:
-            if self._browser is not None:
-                self._browser.close()
-        except Exception:  # noqa: BLE001 - closing a dead browser
-            pass
-        try:
-            if self._pw is not None:
-                self._pw.stop()
-        except Exception:  # noqa: BLE001
-            pass
-        self._browser = self._pw = None
+        self._drop_browser(force=True)
+        self._stop_driver()
         with self._lock:
             if self._hosts.get(self.thread_id) is self:
                 del self._hosts[self.thread_id]

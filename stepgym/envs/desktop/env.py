@@ -141,7 +141,7 @@ class DesktopEnv(StepEnv):
         try:
             session.open("/index.html")
         except Exception:  # noqa: BLE001 - a browser that died between episodes: relaunch once
-            session.host.shutdown()
+            session.host.relaunch()
             session.open("/index.html")
         session.evaluate("(steps) => desktop.setup(steps)", task.data.get("config", []))
         self._snap = None
