@@ -127,8 +127,20 @@ class DesktopEnv(StepEnv):
         self._last_action: str | None = None
         self._crash: str | None = None
         self._image: np.ndarray | None = None
+        self._reset_seed: int | None = None
 
     # -- episode setup -------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """StepEnv.reset; without a task in `options`, seed s picks task s mod N of the split
+        (so seeds 0..N-1 play every task once), no seed picks one at random."""
+        self._reset_seed = seed
+        return super().reset(seed=seed, options=options)
+
+    def _choose_task(self, options: dict[str, Any] | None) -> Task:
+        if self._reset_seed is not None and not (options or {}).get("task_id") and not (options or {}).get("task"):
+            return self.split_tasks[int(self._reset_seed) % len(self.split_tasks)]
+        return super()._choose_task(options)
+
     def _ensure_session(self) -> Session:
         if self._server is None:
             self._server = StaticServer(asset_path("desktop"))
