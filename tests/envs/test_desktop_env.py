@@ -99,7 +99,6 @@ def test_pyautogui_env_screenshots_and_oracle(pyenv):
     action = pyenv.oracle_action()
     assert action.startswith("pyautogui.moveTo(")
     total = 0.0
-    done = False
     obs, r, term, trunc, info = pyenv.step(action)
     while not (term or trunc):
         obs, r, term, trunc, info = pyenv.step(pyenv.oracle_action())
@@ -232,3 +231,20 @@ def test_envs_in_one_thread_share_one_browser_with_separate_state():
     finally:
         a.close()
         b.close()
+
+
+def test_play_records_episodes_with_screenshots(tmp_path):
+    from PIL import Image
+
+    from stepgym.cli import main
+    from stepgym.episodes import read_episodes
+
+    assert main(["play", "stepgym/Desktop-v0", "--policy", "oracle", "--episodes", "2", "--seed", "0",
+                 "--num-envs", "2", "--record", str(tmp_path)]) == 0
+    episodes = list(read_episodes(tmp_path))
+    assert len(episodes) == 2 and all(e.success for e in episodes)
+    assert {e.task_id for e in episodes} == set(TASK_IDS[:2])  # seeds 0, 1 -> tasks 0, 1
+    for e in episodes:
+        assert all(s.image for s in e.steps)
+        with Image.open(tmp_path / e.steps[0].image) as im:
+            assert im.size == (1280, 720)

@@ -232,7 +232,7 @@ def _pyautogui_call(call: ast.Call, viewport: tuple[int, int]) -> list[dict[str,
     if len(args) > len(params):
         raise ActionError(f"{where} takes at most {len(params)} positional arguments ({', '.join(params)}), got {len(args)}")
     kw = dict(defaults)
-    kw.update(zip(params, args))
+    kw.update(zip(params, args, strict=False))
     for k in call.keywords:
         if k.arg not in params and k.arg not in ("duration", "interval", "tween", "logScreenshot", "_pause"):
             raise ActionError(f"{where} has no argument {k.arg!r}; expected {', '.join(params)}")

@@ -96,7 +96,7 @@ def evaluate(evaluator: dict[str, Any], state: dict[str, Any], last_action: str 
     expected = _as_list(evaluator.get("expected"), n)
     options = _as_list(evaluator.get("options") or {}, n)
     scores = []
-    for f, r, e, o in zip(funcs, results, expected, options):
+    for f, r, e, o in zip(funcs, results, expected, options, strict=True):
         if f not in METRICS:
             raise ValueError(f"unknown metric {f!r}; expected one of {sorted(METRICS)} or 'infeasible'")
         scores.append(float(METRICS[f](get(r, state) if r else None, get(e, state) if e else None, **(o or {}))))
