@@ -96,3 +96,31 @@ def test_missing_chromium_error_names_both_installs(monkeypatch):
     monkeypatch.setattr(launch_mod, "Path", lambda p: type("P", (), {"is_file": lambda self: False})())
     with pytest.raises(BrowserNotFoundError, match=r"playwright install chromium.*apt-get install -y chromium"):
         find_chromium(NoBrowserPlaywright())
+
+
+def test_inside_an_asyncio_loop_the_error_says_what_to_do(tmp_path):
+    import asyncio
+    import threading
+
+    (tmp_path / "index.html").write_text("<p>hi</p>")
+    server = StaticServer(tmp_path)
+    errors = []
+
+    async def use_browser():
+        Session(server.origin).open("/index.html")
+
+    def run():  # a fresh thread: no Playwright driver of its own yet
+        try:
+            asyncio.run(use_browser())
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(60)
+    server.close()
+    assert errors and "asyncio event loop" in errors[0] and "backend='process'" in errors[0]
+
+
+def test_dialogs_do_not_block_the_page(page_session):
+    assert page_session.evaluate("() => { alert('hi'); return confirm('sure?'); }") is False

@@ -225,6 +225,7 @@ class Session:
         self._context.add_init_script(_A11Y_JS)
         self.page = self._context.new_page()
         self.page.on("crash", lambda _p: setattr(self, "_crashed", "the page's renderer crashed"))
+        self.page.on("dialog", lambda d: d.dismiss())  # alert()/confirm() would block every later call
         self.page.set_default_timeout(5000)
         self.page.goto(self.origin + path, wait_until="domcontentloaded")
         self._cdp = self._context.new_cdp_session(self.page)
