@@ -39,7 +39,7 @@ def make_suite(name: str, out_dir: Path) -> int:
                 "instruction": "Push every box onto a target.",
                 "split": split,
                 "grid": level.rows(),
-                "optimal_moves": len(sol),
+                "solution_moves": len(sol),
             })
             i += 1
     out = out_dir / f"{name}.jsonl.gz"

@@ -128,6 +128,12 @@ def cmd_view(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from stepgym.agents.serve import cmd_serve as serve
+
+    return serve(args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from stepgym.demo import run_demo
 
@@ -147,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  ("eval", cmd_eval, "evaluate a policy: success with a 95% interval, per task")):
         q = sub.add_parser(name, help=helptext)
         q.add_argument("env", help="environment id, e.g. stepgym/Sokoban-v0 (or module:Name-v0)")
-        q.add_argument("--policy", default="oracle", help="oracle | random")
+        q.add_argument("--policy", default="oracle",
+                       help="oracle | random | hf:DIR | openai:URL[#MODEL] | vllm:DIR (model specs take "
+                            "?temperature=0&max_new_tokens=32&history_mode=conversation ...)")
         q.add_argument("--episodes", type=int, default=10)
         q.add_argument("--seed", type=int, default=0, help="episode i uses seed + i")
         q.add_argument("--num-envs", type=int, default=4, help="envs stepped as one batch")
@@ -166,11 +174,35 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--out", default=None, help="output HTML file (default DIR/index.html)")
     v.set_defaults(func=cmd_view)
 
+    sv = sub.add_parser("serve", help="OpenAI-compatible chat-completions server over a local model")
+    sv.add_argument("model_dir", help="a transformers model directory (loaded offline)")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--name", default=None, help="model id clients send (default: the directory's name)")
+    sv.add_argument("--min-pixels", type=int, default=None, help="smallest image area after resizing")
+    sv.add_argument("--max-pixels", type=int, default=None, help="largest image area after resizing")
+    sv.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
+    sv.set_defaults(func=cmd_serve)
+
+    t = sub.add_parser("tspo-train", help="train a TSPO temporal frame selector; prints needle recall before/after")
+    from stepgym.trainers.tspo_cli import add_arguments as tspo_arguments
+    from stepgym.trainers.tspo_cli import cmd_tspo_train
+    tspo_arguments(t)
+    t.set_defaults(func=lambda a: cmd_tspo_train(a, print_fn=console.print))
+
     d = sub.add_parser("demo", help="the built-in end-to-end run (what `make demo` runs)")
     d.add_argument("--out", default="runs/demo")
     d.add_argument("--episodes", type=int, default=50)
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_demo)
+
+    w = sub.add_parser("webshop-site", help="serve the WebShop site on 127.0.0.1 and open it in a browser")
+    w.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    w.add_argument("--task", default=None, help="task id whose goal the site shows (default: the first test goal)")
+    w.add_argument("--data", default=None, help="WebShop data folder (default: the shipped catalog)")
+    w.add_argument("--no-browser", action="store_true", help="only print the address")
+    w.set_defaults(func=lambda a: __import__("stepgym.envs.webshop.site", fromlist=["serve_site"]).serve_site(
+        port=a.port, data=a.data, task=a.task, open_browser=not a.no_browser))
     return p
 
 

@@ -59,9 +59,19 @@ class RandomPolicy(Policy):
 
 
 def make_policy(spec: str, seed: int | None = 0) -> Policy:
-    """A policy from a command-line spec: `oracle`, `random` (more backends register here)."""
+    """A policy from a command-line spec.
+
+    `oracle`, `random`, `hf:DIR` (a local transformers model directory), `openai:URL[#MODEL]`
+    (an OpenAI-compatible server) or `vllm:DIR`. Model specs take sampling / prompt options after
+    `?`, e.g. `hf:runs/tiny?temperature=0&max_new_tokens=16&history_mode=conversation`.
+    """
     if spec == "oracle":
         return OraclePolicy()
     if spec == "random":
         return RandomPolicy(seed=seed)
-    raise ValueError(f"unknown policy {spec!r}; expected one of: oracle, random")
+    if spec.split(":", 1)[0] in ("hf", "openai", "vllm") and ":" in spec:
+        from stepgym.agents.factory import make_model_policy
+
+        return make_model_policy(spec, seed=seed)
+    raise ValueError(f"unknown policy {spec!r}; expected one of: oracle, random, hf:DIR, "
+                     "openai:URL[#MODEL], vllm:DIR (model specs take ?key=value options)")

@@ -12,6 +12,12 @@ register("stepgym/Sokoban-v0", "stepgym.envs.sokoban:SokobanEnv",
 register("stepgym/Sokoban-8x8-v0", "stepgym.envs.sokoban:SokobanEnv",
          kwargs={"levels": "sokoban_8x8_2box", "max_steps": 40},
          description="Sokoban 8x8, two boxes: text grid + image")
+register("stepgym/ToolUse-v0", "stepgym.envs.tooluse:ToolUseEnv", kwargs={"max_steps": 10},
+         description="Tool calling (Qwen/Hermes format): sandboxed python, calculator, BM25 search over invented entities")
+register("stepgym/WebShop-v0", "stepgym.envs.webshop:WebShopEnv", kwargs={"max_steps": 15},
+         description="WebShop: search a 5k-product catalog and buy what the instruction asks (text / text_rich)")
+register("stepgym/VideoQA-v0", "stepgym.envs.video:VideoQAEnv", description="Video multiple choice, one turn: question + sampled frames (uniform or Slow-Fast) + the mp4 path")
+register("stepgym/VideoSearch-v0", "stepgym.envs.video:VideoSearchEnv", description="Video QA by frame search: ask frames(start, end, n) within a budget, then answer(X)")
 register("stepgym/Desktop-v0", "stepgym.envs.desktop:DesktopEnv", kwargs={"action_space": "computer_13"},
          description="GUI desktop of web apps in Chromium (files, editor, sheet, mail, settings); OSWorld computer_13 actions")
 register("stepgym/Desktop-pyautogui-v0", "stepgym.envs.desktop:DesktopEnv", kwargs={"action_space": "pyautogui"},

@@ -6,11 +6,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stepgym.agents.base import AgentInput, Policy
+from stepgym.agents.base import AgentAction, AgentInput, Policy
 from stepgym.envs.pool import EnvPool
 from stepgym.episodes.io import EpisodeWriter
 from stepgym.episodes.recorder import make_step
-from stepgym.episodes.schema import Episode
+from stepgym.episodes.schema import Episode, Step
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,12 @@ def collect_episodes(
     writer: EpisodeWriter | None = None,
     save_images: bool = True,
     on_episode: Callable[[Episode], None] | None = None,
+    on_step: Callable[[Episode, Step, AgentInput, AgentAction], None] | None = None,
 ) -> list[Episode]:
     """Play every job to the end, keeping all envs of the pool busy; returns episodes in job order.
 
-    Each step asks the policy for all running envs' actions in one batch.
+    Each step asks the policy for all running envs' actions in one batch. `on_step` sees every
+    step with the exact input the policy acted on (trainers use it to keep their own rows).
     """
     policy.bind(pool)
     env_id = env_id or pool.env_id or "custom"
@@ -65,7 +67,8 @@ def collect_episodes(
         )
         for (slot, order, job), (obs, info) in zip(starts, resets):
             ep = Episode(env_id=env_id, task_id=str(info.get("task_id", "")), seed=job.seed,
-                         instruction=str(info.get("instruction", "")), meta={"policy": meta})
+                         instruction=str(info.get("instruction", "")),
+                         meta={"policy": meta, "action_doc": str(info.get("action_doc", ""))})
             running[slot] = (order, _Running(job, ep, obs, dict(info), {}, []))
 
     start(list(range(len(pool))))
@@ -77,14 +80,15 @@ def collect_episodes(
             inputs.append(AgentInput(
                 env_index=s, observation=r.obs, info=r.info,
                 instruction=r.episode.instruction, action_doc=str(r.info.get("action_doc", "")),
-                history=r.episode.steps, history_images=r.history_images,
+                # copies: the input must keep describing this step after the episode grows
+                history=list(r.episode.steps), history_images=list(r.history_images),
             ))
         actions = policy.act(inputs)
         if len(actions) != len(inputs):
             raise RuntimeError(f"policy {policy.name!r} returned {len(actions)} actions for {len(inputs)} inputs")
         results = pool.step({s: a.text for s, a in zip(slots, actions)})
         freed = []
-        for s, act in zip(slots, actions):
+        for s, act, inp in zip(slots, actions, inputs):
             order, r = running[s]
             res = results[s]
             ep = r.episode
@@ -98,9 +102,12 @@ def collect_episodes(
                 step_meta["token_ids"] = list(act.token_ids)
             if act.logprobs is not None:
                 step_meta["logprobs"] = [float(x) for x in act.logprobs]
-            ep.steps.append(make_step(index, r.obs, r.info, act.text, res.reward, res.terminated,
-                                      res.truncated, res.info, step_meta))
+            step = make_step(index, r.obs, r.info, act.text, res.reward, res.terminated,
+                             res.truncated, res.info, step_meta)
+            ep.steps.append(step)
             ep.total_reward += res.reward
+            if on_step is not None:
+                on_step(ep, step, inp, act)
             # keep reset-time keys (instruction, action_doc) while taking the step's news
             r.info = {**r.info, **res.info}
             r.obs = res.obs

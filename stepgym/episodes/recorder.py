@@ -64,10 +64,14 @@ class RecordEpisodes(gymnasium.Wrapper):
         obs, info = self.env.reset(seed=seed, options=options)
         spec_id = self.env.spec.id if self.env.spec else type(self.env.unwrapped).__name__
         self._episode = Episode(env_id=spec_id, task_id=str(info.get("task_id", "")), seed=seed,
-                                instruction=str(info.get("instruction", "")))
+                                instruction=str(info.get("instruction", "")),
+                                meta={"action_doc": str(info.get("action_doc", "")), **self.policy_meta_entry()})
         self._images = {}
         self._obs, self._info = obs, info
         return obs, info
+
+    def policy_meta_entry(self) -> dict[str, Any]:
+        return {"policy": self.policy_meta} if self.policy_meta else {}
 
     def step(self, action: Any):
         obs, reward, terminated, truncated, info = self.env.step(action)

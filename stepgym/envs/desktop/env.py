@@ -128,6 +128,8 @@ class DesktopEnv(StepEnv):
         self._crash: str | None = None
         self._image: np.ndarray | None = None
         self._reset_seed: int | None = None
+        self._oracle_i = 0
+        self._oracle_pending: tuple[int, str] | None = None
 
     # -- episode setup -------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -161,6 +163,8 @@ class DesktopEnv(StepEnv):
         self._mouse = [0, 0]
         self._last_action = None
         self._crash = None
+        self._oracle_i = 0
+        self._oracle_pending: tuple[int, str] | None = None
 
     # -- actions ---------------------------------------------------------------------------
     def parse_action(self, action: str | dict) -> dict[str, Any]:
@@ -211,6 +215,9 @@ class DesktopEnv(StepEnv):
 
     def step(self, action: str | dict):
         """StepEnv.step, plus crash handling: a dead browser ends the episode (truncated, info["error"])."""
+        self._advance_oracle(action)
+        self._snap = None  # every step observes afresh (and never hands out the same array twice)
+        self._image = None
         try:
             return super().step(action)
         except BrowserDied as exc:
@@ -270,21 +277,34 @@ class DesktopEnv(StepEnv):
 
     # -- oracle ----------------------------------------------------------------------------
     def oracle_action(self) -> str:
-        """The next action of the task's scripted solution, targets resolved to pixels now."""
+        """The next action of the task's scripted solution, its target resolved to pixels now.
+
+        The plan advances only when its proposed action is the one stepped, so invalid or
+        foreign actions in between do not skip steps. A target that is not on screen (another
+        action changed the desktop) gives WAIT: the oracle never raises.
+        """
         plan = self.task.data.get("oracle", [])
-        step = dict(plan[self.steps]) if self.steps < len(plan) else {"action_type": "DONE"}
+        i = self._oracle_i
+        step = dict(plan[i]) if i < len(plan) else {"action_type": "DONE"}
         target = step.pop("target", None)
         if target is not None:
             xy = self._session.evaluate("(s) => desktop.locate(s)", target)
             if xy is None:
-                raise RuntimeError(f"task {self.task.task_id!r}: oracle target {target!r} is not visible at step {self.steps}")
-            step["x"], step["y"] = xy
-            step["x"] += step.pop("dx", 0) if step["action_type"] != "SCROLL" else 0
-            step["y"] += step.pop("dy", 0) if step["action_type"] != "SCROLL" else 0
+                return "WAIT"
+            step["x"] = xy[0] + step.pop("dx", 0)
+            step["y"] = xy[1] + step.pop("dy", 0)
         a = A.normalize(step, self.viewport)
         if self.action_space_name == "pyautogui":
-            return A.to_pyautogui(a)
-        return a["action_type"] if a["action_type"] in A.SPECIAL else json.dumps(a)
+            text = A.to_pyautogui(a)
+        else:
+            text = a["action_type"] if a["action_type"] in A.SPECIAL else json.dumps(a)
+        self._oracle_pending = (self.steps, text)
+        return text
+
+    def _advance_oracle(self, action: Any) -> None:
+        if self._oracle_pending == (self.steps, action):
+            self._oracle_i += 1
+        self._oracle_pending = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:

@@ -121,7 +121,7 @@ class SokobanEnv(StepEnv):
                 task_id=f"proc-{abs(hash(key)) % 10**10:010d}",
                 instruction=INSTRUCTION,
                 split="procedural",
-                data={"grid": level.rows(), "optimal_moves": len(sol)},
+                data={"grid": level.rows(), "solution_moves": len(sol)},
             )
         return super()._choose_task(options)
 

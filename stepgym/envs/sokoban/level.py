@@ -156,7 +156,7 @@ def solve(
     while frontier:
         pl, bx, key = frontier.popleft()
         region = _reachable(level, pl, bx)
-        for b in bx:
+        for b in sorted(bx):
             for name, d in MOVES.items():
                 stand = (b[0] - d[0], b[1] - d[1])
                 dest = _add(b, d)

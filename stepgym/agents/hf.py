@@ -1,0 +1,352 @@
+"""Hugging Face transformers backend: batched sampling with token ids and log-probs, for eval and RL.
+
+The trainer's entry points:
+
+- `HFPolicy.act(inputs)` samples one action per input and returns `AgentAction`s with
+  `prompt_ids` (the prompt's token ids, no padding), `token_ids` (the generated ids, no padding,
+  ending with the EOS / `<|im_end|>` token when one was produced) and `logprobs`.
+- `HFPolicy.encode(inputs)` gives each prompt's exact model inputs (`PromptInputs`) — what `act`
+  fed the model — so the trainer can score the same tokens again.
+- `sequence_logprobs(model, prompts, responses)` runs a teacher-forced forward pass (batched, left
+  padded) and returns each response token's log-prob, differentiable, optionally with entropies.
+
+Which log-probs: `logprobs[t] = log_softmax(raw_logits_t)[token_t]`, the log-probability of the
+sampled token under the *unmodified* model distribution (temperature 1, no top-p / top-k), i.e.
+log π_old(token) as PPO/GRPO ratios need — even when sampling used another temperature or top-p.
+`sequence_logprobs` computes exactly the same quantity, so in eval mode and float32 the two agree
+to ~1e-5.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from stepgym.agents.base import AgentAction, AgentInput, Policy
+from stepgym.agents.prompting import PromptConfig, build_messages, vision_inputs
+
+_VISION_KEYS = ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
+
+
+@dataclass
+class GenerationSettings:
+    """Sampling settings of a generation backend."""
+
+    max_new_tokens: int = 32
+    """Most tokens generated per action."""
+    temperature: float = 1.0
+    """Sampling temperature; 0 means greedy decoding."""
+    top_p: float = 1.0
+    """Nucleus sampling mass (1.0: off)."""
+    top_k: int = 0
+    """Keep only the k most likely tokens (0: off)."""
+    seed: int | None = 0
+    """Seed of the sampling stream: the same seed and the same sequence of `act` calls give the
+    same tokens. None: draw from torch's global generator."""
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0 (0 = greedy), got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.top_k < 0:
+            raise ValueError(f"top_k must be >= 0 (0 = off), got {self.top_k}")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+
+@dataclass
+class PromptInputs:
+    """The exact model inputs of one prompt (no batch dimension on input_ids, no padding)."""
+
+    input_ids: torch.Tensor  # [L] int64
+    mm_token_type_ids: torch.Tensor | None = None  # [L] 0 text, 1 image, 2 video
+    pixel_values: torch.Tensor | None = None  # [num_patches, C*T*P*P] of this prompt's images
+    image_grid_thw: torch.Tensor | None = None  # [num_images, 3]
+    pixel_values_videos: torch.Tensor | None = None  # [num_patches, C*T*P*P] of its videos
+    video_grid_thw: torch.Tensor | None = None  # [num_videos, 3]
+    second_per_grid_ts: torch.Tensor | None = None  # [num_videos]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> list[int]:
+        return self.input_ids.tolist()
+
+    def to(self, device: torch.device | str) -> PromptInputs:
+        """A copy with every tensor on `device`."""
+        moved = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in self.__dict__.items()}
+        return PromptInputs(**moved)
+
+
+def encode_messages(processor, messages: list[dict[str, Any]]) -> PromptInputs:
+    """`PromptInputs` of one chat (Qwen-VL messages): chat template + qwen-vl-utils + processor."""
+    text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    images, videos, video_kwargs = vision_inputs(messages)
+    kwargs: dict[str, Any] = {"text": [text], "return_tensors": "pt"}
+    if images:
+        kwargs["images"] = images
+    if videos:
+        kwargs["videos"] = videos
+        kwargs.update(video_kwargs)
+    if hasattr(processor, "image_processor"):
+        batch = processor(**kwargs)
+    else:  # a text-only model: a plain tokenizer
+        batch = processor(text=[text], return_tensors="pt")
+    out = PromptInputs(input_ids=batch["input_ids"][0])
+    if "mm_token_type_ids" in batch:
+        out.mm_token_type_ids = batch["mm_token_type_ids"][0]
+    for key in _VISION_KEYS:
+        if key in batch and batch[key] is not None:
+            value = batch[key]
+            setattr(out, key, value if isinstance(value, torch.Tensor) else torch.tensor(value))
+    return out
+
+
+def _cat(prompts: list[PromptInputs], key: str) -> torch.Tensor | None:
+    parts = [getattr(p, key) for p in prompts if getattr(p, key) is not None]
+    return torch.cat(parts, dim=0) if parts else None
+
+
+def collate(prompts: list[PromptInputs], pad_id: int,
+            responses: list[list[int]] | None = None) -> dict[str, torch.Tensor]:
+    """Left-padded batch of prompts (each followed by its response, when given) as model kwargs."""
+    rows, types = [], []
+    for i, p in enumerate(prompts):
+        resp = torch.tensor(responses[i] if responses else [], dtype=torch.long, device=p.input_ids.device)
+        rows.append(torch.cat([p.input_ids.long(), resp]))
+        tt = p.mm_token_type_ids if p.mm_token_type_ids is not None else torch.zeros_like(p.input_ids)
+        types.append(torch.cat([tt.long(), torch.zeros_like(resp)]))
+    length = max(len(r) for r in rows)
+    device = rows[0].device
+    input_ids = torch.full((len(rows), length), pad_id, dtype=torch.long, device=device)
+    mask = torch.zeros((len(rows), length), dtype=torch.long, device=device)
+    mm = torch.zeros((len(rows), length), dtype=torch.long, device=device)
+    for i, (r, t) in enumerate(zip(rows, types)):
+        input_ids[i, length - len(r):] = r
+        mask[i, length - len(r):] = 1
+        mm[i, length - len(r):] = t
+    batch: dict[str, torch.Tensor] = {"input_ids": input_ids, "attention_mask": mask, "mm_token_type_ids": mm}
+    for key in _VISION_KEYS:
+        value = _cat(prompts, key)
+        if value is not None:
+            batch[key] = value
+    return batch
+
+
+def position_ids_for(model, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
+    """Position ids of a padded batch, as `generate` builds them: [4, B, L] for Qwen-VL mRoPE
+    (row 0 text positions, rows 1-3 temporal/height/width), [B, L] for plain decoders."""
+    mask = batch["attention_mask"]
+    text = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)
+    inner = getattr(model, "model", None)
+    if not hasattr(inner, "get_rope_index"):
+        return text
+    if "image_grid_thw" in batch or "video_grid_thw" in batch:
+        vision, _ = inner.get_rope_index(
+            batch["input_ids"], mm_token_type_ids=batch["mm_token_type_ids"],
+            image_grid_thw=batch.get("image_grid_thw"), video_grid_thw=batch.get("video_grid_thw"),
+            second_per_grid_ts=batch.get("second_per_grid_ts"), attention_mask=mask)
+    else:
+        vision = text.unsqueeze(0).expand(3, -1, -1)
+    return torch.cat([text.unsqueeze(0), vision], dim=0)
+
+
+def sequence_logprobs(model, prompts: list[PromptInputs], responses: list[list[int]], *,
+                      with_entropy: bool = False, pad_id: int | None = None,
+                      ) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
+    """Per-token log-probs (and entropies) of each response after its prompt, teacher-forced.
+
+    One batched forward pass over `prompt + response` rows, left padded. Returns
+    `(logprobs, entropies)`: `logprobs[i]` is a 1-D tensor [len(responses[i])] of
+    `log_softmax(raw_logits)[token]` (temperature 1, the unmodified model distribution), in the
+    model's graph so it is differentiable; `entropies[i]` (same shape) is the entropy of the full
+    next-token distribution at each response position when `with_entropy`, else `entropies` is None.
+    Logits are computed only for the last `max(len(response)) + 1` positions to save memory.
+    """
+    if len(prompts) != len(responses):
+        raise ValueError(f"got {len(prompts)} prompts but {len(responses)} responses")
+    if any(len(r) == 0 for r in responses):
+        raise ValueError("every response needs at least one token")
+    if pad_id is None:
+        pad_id = _pad_id(model)
+    device = next(model.parameters()).device
+    batch = collate([p.to(device) for p in prompts], pad_id, responses)
+    batch["position_ids"] = position_ids_for(model, batch)
+    if not hasattr(getattr(model, "model", None), "get_rope_index"):
+        batch.pop("mm_token_type_ids", None)
+    keep = max(len(r) for r in responses) + 1
+    logits = model(**batch, use_cache=False, logits_to_keep=keep).logits  # [B, keep, V]
+    logp_all = torch.log_softmax(logits.float(), dim=-1)
+    out_lp, out_ent = [], []
+    for i, resp in enumerate(responses):
+        n = len(resp)
+        # position keep-1-n .. keep-2 predict the response's n tokens (rows end at the right edge)
+        lp = logp_all[i, keep - 1 - n: keep - 1]
+        tokens = torch.tensor(resp, dtype=torch.long, device=lp.device)
+        out_lp.append(lp.gather(-1, tokens[:, None]).squeeze(-1))
+        if with_entropy:
+            out_ent.append(-(lp.exp() * lp).sum(-1))
+    return out_lp, (out_ent if with_entropy else None)
+
+
+def _pad_id(model) -> int:
+    gen = getattr(model, "generation_config", None)
+    for value in (getattr(gen, "pad_token_id", None), getattr(model.config, "pad_token_id", None),
+                  getattr(getattr(model.config, "text_config", None), "pad_token_id", None)):
+        if isinstance(value, int):
+            return value
+    return 0
+
+
+def load_model(model_dir: str | Path, *, device: str | None = None, dtype: str | torch.dtype | None = None):
+    """(model, processor) of a local model directory, loaded offline (`local_files_only=True`)."""
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor
+
+    path = Path(model_dir)
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"no config.json in {str(path)!r}: expected a saved transformers model directory "
+                                "(e.g. one made by stepgym.agents.tiny.build_tiny_vlm)")
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype)
+    kwargs = {"local_files_only": True, "dtype": dtype or torch.float32}
+    try:
+        model = AutoModelForImageTextToText.from_pretrained(str(path), **kwargs)
+    except ValueError:  # a text-only decoder
+        model = AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
+    processor = AutoProcessor.from_pretrained(str(path), local_files_only=True)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return model.to(device).eval(), processor
+
+
+def _call_seed(seed: int, call: int) -> int:
+    digest = hashlib.sha256(f"{seed}:{call}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+class HFPolicy(Policy):
+    """A transformers model as a policy: batched left-padded sampling, token ids and log-probs.
+
+    `model_or_dir` is a model directory (loaded offline) or a loaded model (then pass `processor`).
+    Every `act` call samples from a seed derived from `config.seed` and the call's index, so a
+    rollout replays exactly from a fresh policy.
+    """
+
+    name = "hf"
+
+    def __init__(self, model_or_dir: Any, processor: Any = None, config: GenerationSettings | None = None,
+                 prompt: PromptConfig | None = None, *, device: str | None = None,
+                 dtype: str | torch.dtype | None = None) -> None:
+        if isinstance(model_or_dir, (str, Path)):
+            self.model_dir: str | None = str(model_or_dir)
+            self.model, loaded = load_model(model_or_dir, device=device, dtype=dtype)
+            self.processor = processor or loaded
+        else:
+            if processor is None:
+                raise ValueError("HFPolicy(model, processor): pass the processor (or tokenizer) with a loaded model")
+            self.model_dir = getattr(model_or_dir, "name_or_path", None)
+            self.model, self.processor = model_or_dir, processor
+        self.config = config or GenerationSettings()
+        self.prompt = prompt or PromptConfig()
+        self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
+        self._calls = 0
+        self.eos_ids = self._eos_ids()
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else _pad_id(self.model)
+
+    def _eos_ids(self) -> list[int]:
+        ids = getattr(self.model.generation_config, "eos_token_id", None)
+        ids = [ids] if isinstance(ids, int) else list(ids or [])
+        for tok in ("<|im_end|>", "<|endoftext|>"):
+            tid = self.tokenizer.convert_tokens_to_ids(tok)
+            if isinstance(tid, int) and tid != self.tokenizer.unk_token_id and tid not in ids:
+                ids.append(tid)
+        if self.tokenizer.eos_token_id is not None and self.tokenizer.eos_token_id not in ids:
+            ids.append(self.tokenizer.eos_token_id)
+        return ids
+
+    # -- prompts ---------------------------------------------------------------------------------
+    def messages(self, inputs: list[AgentInput]) -> list[list[dict[str, Any]]]:
+        """The chat messages of each input (`prompting.build_messages` under `self.prompt`)."""
+        return [build_messages(inp, self.prompt) for inp in inputs]
+
+    def encode(self, inputs: list[AgentInput]) -> list[PromptInputs]:
+        """Exact model inputs of each input's prompt (what `act` feeds the model)."""
+        return [encode_messages(self.processor, m) for m in self.messages(inputs)]
+
+    def encode_messages(self, messages: list[list[dict[str, Any]]]) -> list[PromptInputs]:
+        """`PromptInputs` of chats given as Qwen-VL messages."""
+        return [encode_messages(self.processor, m) for m in messages]
+
+    # -- generation ------------------------------------------------------------------------------
+    def act(self, inputs: list[AgentInput]) -> list[AgentAction]:
+        """One sampled action per input, with prompt ids, generated ids and their log-probs."""
+        if not inputs:
+            return []
+        return self.generate(self.encode(inputs))
+
+    @torch.no_grad()
+    def generate(self, prompts: list[PromptInputs], settings: GenerationSettings | None = None,
+                 *, call: int | None = None) -> list[AgentAction]:
+        """Sample a response to each prompt; see the module docstring for what `logprobs` are.
+
+        The sampling seed is derived from `settings.seed` and `call` (default: this policy's count
+        of previous calls), so the same (seed, call) always draws the same tokens.
+        """
+        s = settings or self.config
+        device = next(self.model.parameters()).device
+        batch = collate([p.to(device) for p in prompts], self.pad_id)
+        if not hasattr(getattr(self.model, "model", None), "get_rope_index"):
+            batch.pop("mm_token_type_ids", None)
+        gen_kwargs: dict[str, Any] = dict(
+            max_new_tokens=s.max_new_tokens, eos_token_id=self.eos_ids, pad_token_id=self.pad_id,
+            output_logits=True, return_dict_in_generate=True,
+        )
+        if s.greedy:
+            gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        else:
+            gen_kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k or None)
+        if call is None:
+            call = self._calls
+            self._calls += 1
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices, enabled=s.seed is not None):
+            if s.seed is not None:
+                torch.manual_seed(_call_seed(s.seed, call))
+            out = self.model.generate(**batch, generation_config=None, **gen_kwargs)
+        new = out.sequences[:, batch["input_ids"].shape[1]:]  # [B, T]
+        logits = torch.stack(out.logits, dim=1).float()  # [B, T, V] raw (unprocessed) logits
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, new[..., None]).squeeze(-1)  # [B, T]
+        meta = {"backend": "hf", **self.sampling_meta(s), "call": call}
+        actions = []
+        for i, p in enumerate(prompts):
+            ids = new[i].tolist()
+            n = len(ids)
+            for t, tok in enumerate(ids):
+                if tok in self.eos_ids:
+                    n = t + 1
+                    break
+            ids = ids[:n]
+            finish = "stop" if ids and ids[-1] in self.eos_ids else "length"
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            actions.append(AgentAction(text=text, token_ids=ids, logprobs=logp[i, :n].tolist(),
+                                       prompt_ids=p.ids, meta={**meta, "finish_reason": finish}))
+        return actions
+
+    def sequence_logprobs(self, prompts: list[PromptInputs], responses: list[list[int]], *,
+                          with_entropy: bool = False):
+        """`sequence_logprobs(self.model, ...)` with this policy's pad id."""
+        return sequence_logprobs(self.model, prompts, responses, with_entropy=with_entropy, pad_id=self.pad_id)
+
+    def sampling_meta(self, s: GenerationSettings | None = None) -> dict[str, Any]:
+        return asdict(s or self.config)
+
+    def metadata(self) -> dict[str, Any]:
+        return {"name": self.name, "model": self.model_dir, "sampling": self.sampling_meta(),
+                "prompt": {k: v for k, v in asdict(self.prompt).items() if k != "system_prompt"}}

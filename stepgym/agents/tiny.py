@@ -1,0 +1,264 @@
+"""Tiny offline Qwen2.5-VL models: a locally trained tokenizer and randomly initialised weights.
+
+We cannot download Qwen checkpoints here, so tests, the demo and benchmarks use models of the same
+architecture (`Qwen2_5_VLForConditionalGeneration`, same processor, same chat template, same special
+tokens) at toy sizes. Everything goes through the code path a real checkpoint would take:
+`build_tiny_vlm(dir)` writes a directory that `HFPolicy(dir)` / `--policy hf:DIR` load with
+`local_files_only=True`.
+
+The tokenizer is a byte-level BPE trained with `tokenizers` on text from the envs' action docs,
+observations and generated agent-style sentences (`tokenizer_corpus`); it is shipped pre-built in
+`assets/tokenizer/` (made by `scripts/make_tiny_tokenizer.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Qwen2.5-VL's special tokens in Qwen's order; ids follow the learned vocabulary (not Qwen's 151643+).
+SPECIAL_TOKENS = [
+    "<|endoftext|>", "<|im_start|>", "<|im_end|>",
+    "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>", "<|box_end|>",
+    "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>",
+    "<|image_pad|>", "<|video_pad|>", "<tool_call>", "</tool_call>",
+    "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
+]
+
+# Qwen's pre-tokenisation split (the same pattern transformers' Qwen2Tokenizer uses).
+PRETOKENIZE_REGEX = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"""
+                     r""" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
+
+# The Qwen2.5-VL chat template: text, images (<|vision_start|><|image_pad|><|vision_end|>) and
+# videos in `content` lists, a default system prompt when none is given.
+CHAT_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
+    "{% set image_count.value = image_count.value + 1 %}"
+    "{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}"
+    "<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif content['type'] == 'video' or 'video' in content %}"
+    "{% set video_count.value = video_count.value + 1 %}"
+    "{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}"
+    "<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
+    "{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+TOKENIZER_VOCAB_SIZE = 2048
+
+
+def tokenizer_corpus(seed: int = 0) -> list[str]:
+    """Deterministic training text: env action docs and observations, plus generated agent chatter."""
+    import stepgym
+
+    texts: list[str] = []
+    for env_id in stepgym.list_envs():
+        try:
+            env = stepgym.make(env_id)
+            obs, info = env.reset(seed=seed)
+            texts += [str(info.get("action_doc", "")), str(info.get("instruction", "")), str(obs.get("text", ""))]
+            for move in ("up", "left", "down", "right", "click(10, 20)", "answer A"):
+                obs, *_ = env.step(move)
+                texts.append(str(obs.get("text", "")))
+            env.close()
+        except Exception as exc:  # an env needing a browser etc. must not block the tokenizer
+            texts.append(f"{env_id}: {type(exc).__name__}")
+    rng = random.Random(seed)
+    verbs = ["click", "type", "scroll", "press", "open", "search", "select", "answer", "move", "push",
+             "drag", "swipe", "tap", "buy", "go back", "wait", "finish", "think"]
+    things = ["the button", "the search box", "the box", "the target", "the wall", "the menu", "the page",
+              "the video", "the item", "the cart", "the file", "the window", "the screen", "the frame"]
+    dirs = ["up", "down", "left", "right"]
+    for _ in range(4000):
+        x, y = rng.randint(0, 1919), rng.randint(0, 1079)
+        v, t, d = rng.choice(verbs), rng.choice(things), rng.choice(dirs)
+        texts.append(rng.choice([
+            f"I should {v} {t}. <action>{d}</action>",
+            f"<think>The player is next to {t}; moving {d} helps.</think><action>{d}</action>",
+            f'{{"action": "{v}", "coordinate": [{x}, {y}]}}',
+            f"<tool_call>{{\"name\": \"{v}\", \"arguments\": {{\"x\": {x}, \"y\": {y}}}}}</tool_call>",
+            f"Step {rng.randint(1, 50)}: {v} {t}. Reward {rng.random():.2f}. Steps left: {rng.randint(0, 40)}.",
+            f"Answer: {rng.choice('ABCD')}. The event happens at {rng.randint(0, 300)} seconds.",
+            f"Error: expected one of up, down, left, right, got '{v}'.",
+        ]))
+    return texts
+
+
+def train_tokenizer(corpus: list[str], vocab_size: int = TOKENIZER_VOCAB_SIZE):
+    """A `tokenizers.Tokenizer`: byte-level BPE over `corpus` with Qwen's special tokens first."""
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(unk_token=None, fuse_unk=False, byte_fallback=False))
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), min_frequency=2,
+    )
+    tok.train_from_iterator(corpus, trainer=trainer)
+    return tok
+
+
+def save_tokenizer(tok, out_dir: str | Path) -> Path:
+    """Write `tok` as a transformers tokenizer directory (tokenizer.json + config + chat template)."""
+    from transformers import PreTrainedTokenizerFast
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    hf = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        unk_token=None, model_max_length=32768, padding_side="left",
+        extra_special_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>",
+                              "vision_bos_token": "<|vision_start|>", "vision_eos_token": "<|vision_end|>"},
+    )
+    hf.chat_template = CHAT_TEMPLATE
+    hf.save_pretrained(out)
+    return out
+
+
+def load_tokenizer(path: str | Path | None = None):
+    """The shipped tiny tokenizer (`assets/tokenizer/`), or one saved at `path`, loaded offline."""
+    from transformers import AutoTokenizer
+
+    from stepgym.paths import asset_path
+
+    path = Path(path) if path is not None else asset_path("tokenizer")
+    return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+
+
+@dataclass(frozen=True)
+class TinySize:
+    """Widths and depths of a tiny Qwen2.5-VL (text decoder + vision tower)."""
+
+    hidden: int
+    layers: int
+    heads: int
+    kv_heads: int
+    intermediate: int
+    vision_hidden: int
+    vision_depth: int
+    vision_heads: int
+
+
+SIZES = {
+    # ~0.4M params: generating 16 tokens for 8 short prompts takes a fraction of a second on CPU
+    "tiny": TinySize(hidden=64, layers=2, heads=4, kv_heads=2, intermediate=128,
+                     vision_hidden=32, vision_depth=2, vision_heads=2),
+    "small": TinySize(hidden=256, layers=4, heads=8, kv_heads=4, intermediate=768,
+                      vision_hidden=128, vision_depth=4, vision_heads=4),
+}
+
+
+def tiny_config(tokenizer, size: str = "tiny"):
+    """A `Qwen2_5_VLConfig` of `size` whose special-token ids match `tokenizer`."""
+    from transformers import Qwen2_5_VLConfig
+
+    if size not in SIZES:
+        raise ValueError(f"unknown tiny model size {size!r}; expected one of {sorted(SIZES)}")
+    s = SIZES[size]
+    head_dim = s.hidden // s.heads
+    half = head_dim // 2  # mrope splits the rotary half-dim into temporal / height / width sections
+    section = [half - 2 * (half // 3), half // 3, half // 3]
+    ids = tokenizer.convert_tokens_to_ids
+    text = dict(
+        vocab_size=len(tokenizer), hidden_size=s.hidden, intermediate_size=s.intermediate,
+        num_hidden_layers=s.layers, num_attention_heads=s.heads, num_key_value_heads=s.kv_heads,
+        max_position_embeddings=4096, rms_norm_eps=1e-6, rope_theta=10000.0,
+        rope_scaling={"type": "mrope", "mrope_section": section},
+        bos_token_id=ids("<|endoftext|>"), eos_token_id=ids("<|im_end|>"), pad_token_id=ids("<|endoftext|>"),
+    )
+    vision = dict(
+        depth=s.vision_depth, hidden_size=s.vision_hidden, intermediate_size=2 * s.vision_hidden,
+        num_heads=s.vision_heads, out_hidden_size=s.hidden, patch_size=14, spatial_merge_size=2,
+        temporal_patch_size=2, window_size=112, fullatt_block_indexes=[s.vision_depth - 1],
+        tokens_per_second=2,
+    )
+    return Qwen2_5_VLConfig(
+        text_config=text, vision_config=vision,
+        image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
+        vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"),
+        tie_word_embeddings=False,
+    )
+
+
+def tiny_processor(tokenizer):
+    """A `Qwen2_5_VLProcessor` (Qwen2-VL image + video processors) around `tokenizer`.
+
+    Pixel bounds are wide so images already sized by qwen-vl-utils (`prompting.PromptConfig`'s
+    budgets) pass through unchanged.
+    """
+    from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor
+
+    image = Qwen2VLImageProcessor(min_pixels=4 * 28 * 28, max_pixels=16384 * 28 * 28)
+    video = Qwen2VLVideoProcessor(min_pixels=4 * 28 * 28, max_pixels=768 * 28 * 28)
+    return Qwen2_5_VLProcessor(image_processor=image, tokenizer=tokenizer, video_processor=video,
+                               chat_template=CHAT_TEMPLATE)
+
+
+def build_tiny_vlm(out_dir: str | Path, size: str = "tiny", seed: int = 0,
+                   tokenizer_dir: str | Path | None = None) -> Path:
+    """Build a randomly initialised (seeded) Qwen2.5-VL of `size`, save model + processor to `out_dir`.
+
+    Returns `out_dir`, a directory that loads offline (`local_files_only=True`) with
+    `Qwen2_5_VLForConditionalGeneration.from_pretrained` / `AutoProcessor.from_pretrained` and gives
+    the same outputs as the model built here. The same seed always gives the same weights.
+    """
+    import torch
+    from transformers import GenerationConfig, Qwen2_5_VLForConditionalGeneration
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = load_tokenizer(tokenizer_dir)
+    config = tiny_config(tokenizer, size)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Qwen2_5_VLForConditionalGeneration(config).to(torch.float32).eval()
+    ids = tokenizer.convert_tokens_to_ids
+    model.generation_config = GenerationConfig(
+        eos_token_id=[ids("<|im_end|>"), ids("<|endoftext|>")], pad_token_id=ids("<|endoftext|>"),
+        bos_token_id=ids("<|endoftext|>"), do_sample=False, max_new_tokens=32,
+    )
+    model.save_pretrained(out)
+    tiny_processor(tokenizer).save_pretrained(out)
+    (out / "stepgym_tiny.json").write_text(json.dumps({"size": size, "seed": seed}) + "\n")
+    return out
+
+
+def describe(model: Any) -> dict[str, Any]:
+    """Parameter count and sizes of a model (for logs and benchmark output)."""
+    n = sum(p.numel() for p in model.parameters())
+    cfg = model.config.text_config
+    return {"params": n, "hidden": cfg.hidden_size, "layers": cfg.num_hidden_layers, "vocab": cfg.vocab_size}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m stepgym.agents.tiny OUT_DIR [--size tiny|small] [--seed N]`."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m stepgym.agents.tiny",
+                                description="build a tiny random-weight Qwen2.5-VL model directory")
+    p.add_argument("out_dir")
+    p.add_argument("--size", default="tiny", choices=sorted(SIZES))
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    out = build_tiny_vlm(args.out_dir, size=args.size, seed=args.seed)
+    print(f"wrote {out} (use --policy hf:{out})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""`TrainConfig`: every setting of a training run, with its default, in one place."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+
+@dataclass
+class TrainConfig:
+    """One training run: env, model, SFT warm start, RL algorithm, logging and checkpoints."""
+
+    # -- environment -------------------------------------------------------------------------
+    env_id: str = "stepgym/Sokoban-v0"
+    """Registered env id to train on."""
+    env_kwargs: dict[str, Any] = field(default_factory=lambda: {"image": False})
+    """Constructor arguments of the env (the demo trains text-only)."""
+    train_split: str = "train"
+    """Task split rollouts sample from."""
+    eval_split: str = "test"
+    """Held-out split for evaluation."""
+    eval_tasks: int = 100
+    """Evaluate on the first N tasks of the eval split (one greedy episode each)."""
+    num_envs: int = 32
+    """Envs stepped as one batch (one policy call per step for all of them)."""
+
+    # -- model ---------------------------------------------------------------------------------
+    model: str = "tiny:small"
+    """`tiny:SIZE` builds a random tiny Qwen2.5-VL (stepgym.agents.tiny); else a local model dir."""
+    history_len: int = 0
+    """Previous steps shown in each prompt (window mode)."""
+    include_image: bool = False
+    """Show observation images to the model."""
+    system_prompt: str | None = None
+    """System prompt override (`{action_doc}` is filled in); None: the agent layer's default."""
+    max_new_tokens: int = 6
+    """Most tokens generated per action."""
+    temperature: float = 1.0
+    """Rollout sampling temperature (evaluation is greedy)."""
+    top_p: float = 1.0
+    """Rollout nucleus sampling."""
+
+    # -- SFT warm start ----------------------------------------------------------------------
+    sft_episodes: int = 300
+    """Oracle episodes recorded on the train split for behaviour cloning (0: no SFT)."""
+    sft_epochs: int = 2
+    """Passes over the recorded oracle steps."""
+    sft_lr: float = 1e-3
+    """AdamW learning rate of SFT."""
+    sft_batch_size: int = 32
+    """Steps per SFT minibatch."""
+
+    # -- RL ---------------------------------------------------------------------------------------
+    algorithm: Literal["gigpo", "grpo", "rloo"] = "gigpo"
+    """Advantage estimator."""
+    iterations: int = 20
+    """RL iterations (sample tasks -> roll out -> advantages -> update)."""
+    tasks_per_iteration: int = 8
+    """Tasks sampled per iteration; each is played `group_size` times."""
+    group_size: int = 8
+    """Episodes per task (G)."""
+    lr: float = 2e-4
+    """AdamW learning rate of RL."""
+    ppo_epochs: int = 1
+    """Passes over each rollout batch."""
+    minibatch_size: int = 128
+    """Step rows per gradient step."""
+    max_grad_norm: float = 1.0
+    """Gradient clipping."""
+    clip_low: float = 0.2
+    """PPO ratio clip below 1."""
+    clip_high: float = 0.28
+    """PPO ratio clip above 1 (clip-higher)."""
+    dual_clip: float | None = 3.0
+    """Dual-clip bound for negative advantages (None: off)."""
+    kl_coef: float = 0.0
+    """Weight of the k3 KL to the post-SFT reference policy (0: no reference model is kept)."""
+    entropy_coef: float = 0.0
+    """Entropy bonus weight."""
+    aggregation: Literal["token-mean", "sequence-mean"] = "token-mean"
+    """How token losses are averaged."""
+    gamma: float = 0.95
+    """GiGPO step-level discount."""
+    omega: float = 1.0
+    """GiGPO weight of the step-level advantage."""
+    normalize: Literal["mean_std", "mean"] = "mean_std"
+    """Advantage normalisation ("mean": the paper's w/o std)."""
+    episode_weighting: Literal["trajectory", "step"] = "trajectory"
+    """GiGPO episode-level statistics over episodes (paper) or step rows (verl-agent)."""
+    invalid_action_penalty: float = 0.1
+    """Subtracted from the reward of a step whose action was invalid."""
+    filter_groups: bool = True
+    """Drop groups whose episodes all got the same return."""
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+    seed: int = 0
+    """Seeds model init, task sampling, rollouts and minibatch order."""
+    run_dir: str = "runs/train"
+    """Where metrics, checkpoints, demos and plots go."""
+    eval_every: int = 5
+    """Evaluate every N iterations (and after the last)."""
+    checkpoint_every: int = 1
+    """Checkpoint every N iterations."""
+    tensorboard: bool = False
+    """Also write TensorBoard scalars (needs the tensorboard package)."""
+
+    def __post_init__(self) -> None:
+        checks = {
+            "iterations": self.iterations >= 0, "group_size": self.group_size >= 1,
+            "tasks_per_iteration": self.tasks_per_iteration >= 1, "num_envs": self.num_envs >= 1,
+            "minibatch_size": self.minibatch_size >= 1, "ppo_epochs": self.ppo_epochs >= 1,
+            "eval_every": self.eval_every >= 1, "checkpoint_every": self.checkpoint_every >= 1,
+            "sft_episodes": self.sft_episodes >= 0, "gamma": 0.0 <= self.gamma <= 1.0,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid TrainConfig values: {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}")
+        if self.algorithm not in ("gigpo", "grpo", "rloo"):
+            raise ValueError(f"algorithm must be gigpo, grpo or rloo, got {self.algorithm!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig fields {unknown}; known fields: {sorted(names)}")
+        return cls(**data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        """Read a JSON (or, with PyYAML installed, YAML) config file."""
+        path = Path(path)
+        text = path.read_text()
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            return cls.from_dict(yaml.safe_load(text) or {})
+        return cls.from_dict(json.loads(text))
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The demo: tiny model, 6x6 Sokoban, SFT on oracle records, then GiGPO. ~5 minutes on 2 cores.
+    "sokoban-gigpo-tiny": {},
+    "sokoban-grpo-tiny": {"algorithm": "grpo"},
+}
+
+
+def preset(name: str, **overrides: Any) -> TrainConfig:
+    """A named preset, with field overrides."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; presets: {sorted(PRESETS)}")
+    return TrainConfig.from_dict({**PRESETS[name], **overrides})

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import stepgym
+from stepgym.envs.sokoban import Level, SokobanEnv, generate, parse_move, solve
+from stepgym.envs.sokoban.env import builtin_suite
+from stepgym.envs.sokoban.level import apply_move, live_cells
+
+ROOM = ["######",
+        "#_@__#",
+        "#_$__#",
+        "#_.__#",
+        "######"]
+
+
+@pytest.mark.parametrize("suite", ["sokoban_6x6_1box", "sokoban_8x8_2box"])
+def test_oracle_solves_every_shipped_level(suite):
+    tasks = builtin_suite(suite)
+    assert set(tasks.splits()) == {"train", "val", "test"}
+    for task in tasks:
+        level = Level.parse(task.data["grid"])
+        moves = solve(level)
+        assert moves is not None, task.task_id
+        player, boxes = level.player, level.boxes
+        for m in moves:
+            player, boxes, _ = apply_move(level, player, boxes, m)
+        assert boxes == level.targets, task.task_id
+        assert len(moves) == task.data["solution_moves"]
+
+
+def test_splits_do_not_share_levels():
+    tasks = builtin_suite("sokoban_6x6_1box")
+    grids = {s: {"".join(t.data["grid"]) for t in tasks.split(s)} for s in tasks.splits()}
+    assert not grids["train"] & grids["test"]
+    assert not grids["train"] & grids["val"]
+
+
+def test_push_and_walls():
+    env = SokobanEnv(levels=stepgym.envs.TaskSuite([stepgym.envs.Task("room", "x", data={"grid": ROOM})]))
+    obs, info = env.reset(seed=0)
+    assert "#_@__#" in obs["text"]
+    obs, r, term, trunc, info = env.step("<action>up</action>")  # wall: nothing moves
+    assert info["action_valid"] and info["state_key"] == "p1.2|b2.2"
+    obs, r, term, trunc, info = env.step("I will push it: <action>down</action>")
+    assert term and r == 1.0 and info["success"]
+    assert "#_+__#" not in obs["text"] and "*" in obs["text"]
+
+
+def test_cannot_push_box_into_box_or_wall():
+    level = Level.parse(["######", "#@$$.#", "#___.#", "######"])
+    p, b, moved = apply_move(level, level.player, level.boxes, "right")
+    assert not moved and p == level.player and b == level.boxes
+
+
+@pytest.mark.parametrize("text,move", [
+    ("<action>Left</action>", "left"), ("left", "left"), ("I think UP is best", "up"),
+    ("<think>not right</think><action>down</action>", "down"), ({"move": "right"}, "right"),
+])
+def test_parse_move_lenient(text, move):
+    assert parse_move(text) == move
+
+
+@pytest.mark.parametrize("text", ["", "jump", "<action>north</action>", "upward", {"move": 1}])
+def test_parse_move_errors_name_the_grammar(text):
+    with pytest.raises(stepgym.envs.ActionError, match="up, down, left, right|up/down/left/right"):
+        parse_move(text)
+
+
+def test_generator_is_deterministic_and_solvable():
+    a = generate(np.random.default_rng(5), 7, 7, 2, min_moves=4, max_moves=25)
+    b = generate(np.random.default_rng(5), 7, 7, 2, min_moves=4, max_moves=25)
+    assert a[0].rows() == b[0].rows() and a[1] == b[1]
+    assert 4 <= len(a[1]) <= 25
+    assert a[0].boxes <= live_cells(a[0])
+
+
+def test_procedural_levels_follow_seed():
+    env = stepgym.make("stepgym/Sokoban-v0", procedural={"height": 7, "width": 7, "num_boxes": 1})
+    o1, i1 = env.reset(seed=11)
+    o2, i2 = env.reset(seed=11)
+    o3, i3 = env.reset(seed=12)
+    assert o1["text"] == o2["text"] and i1["task_id"] == i2["task_id"]
+    assert i1["task_id"] != i3["task_id"]
+    assert i1["task_id"].startswith("proc-")
+
+
+def test_image_matches_grid():
+    env = stepgym.make("stepgym/Sokoban-8x8-v0")
+    obs, _ = env.reset(seed=0)
+    img = obs["image"]
+    assert img.dtype == np.uint8 and img.shape == (8 * 16, 8 * 16, 3)
+    grid = env.unwrapped.grid()
+    r, c = next((r, c) for r, row in enumerate(grid) for c, ch in enumerate(row) if ch in "@+")
+    cell = img[r * 16:(r + 1) * 16, c * 16:(c + 1) * 16]
+    assert (cell == (40, 80, 200)).all(axis=-1).sum() > 30  # the player is drawn in its cell
+
+
+def test_text_only_mode_has_no_image():
+    env = stepgym.make("stepgym/Sokoban-v0", image=False)
+    obs, _ = env.reset(seed=0)
+    assert set(obs) == {"text"}
+
+
+def test_step_limit_truncates():
+    env = stepgym.make("stepgym/Sokoban-v0", max_steps=3)
+    env.reset(seed=0)
+    for _ in range(3):
+        _, _, term, trunc, _ = env.step("<action>jump</action>")
+    assert trunc and not term
+
+
+def test_step_after_end_is_a_clear_error():
+    env = SokobanEnv(levels=stepgym.envs.TaskSuite([stepgym.envs.Task("room", "x", data={"grid": ROOM})]))
+    env.reset()
+    env.step("down")
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step("up")
