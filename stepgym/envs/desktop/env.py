@@ -6,6 +6,7 @@ with evaluators over the apps' state, a screenshot plus an accessibility text pe
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -50,6 +51,21 @@ pyautogui.keyDown('shift')       pyautogui.keyUp('shift')            time.sleep(
 or the bare words WAIT, DONE, FAIL."""
 
 SPACES = ("computer_13", "pyautogui")
+PAGE = "/desktop.html"
+
+
+@functools.lru_cache(maxsize=1)
+def inlined_page() -> str:
+    """index.html with its stylesheet and scripts inlined: one request per reset instead of four."""
+    root = asset_path("desktop")
+    html = (root / "index.html").read_text(encoding="utf-8")
+    for tag, name, wrap in (('<link rel="stylesheet" href="desktop.css">', "desktop.css", "style"),
+                            ('<script src="formula.js"></script>', "formula.js", "script"),
+                            ('<script src="desktop.js"></script>', "desktop.js", "script")):
+        if tag not in html:
+            raise ValueError(f"assets/desktop/index.html lost {tag!r}; inlined_page() needs it")
+        html = html.replace(tag, f"<{wrap}>\n{(root / name).read_text(encoding='utf-8')}\n</{wrap}>")
+    return html
 
 
 def load_tasks(source: str | Path | TaskSuite = "default") -> TaskSuite:
@@ -146,6 +162,7 @@ class DesktopEnv(StepEnv):
     def _ensure_session(self) -> Session:
         if self._server is None:
             self._server = StaticServer(asset_path("desktop"))
+            self._server.add_page(PAGE, inlined_page())
         if self._session is None:
             self._session = Session(self._server.origin, viewport=self.viewport)
         return self._session
@@ -153,10 +170,10 @@ class DesktopEnv(StepEnv):
     def _load_task(self, task: Task) -> None:
         session = self._ensure_session()
         try:
-            session.open("/index.html")
+            session.open(PAGE)
         except Exception:  # noqa: BLE001 - a browser that died between episodes: relaunch once
             session.host.relaunch()
-            session.open("/index.html")
+            session.open(PAGE)
         session.evaluate("(steps) => desktop.setup(steps)", task.data.get("config", []))
         self._snap = None
         self._image = None
