@@ -71,9 +71,10 @@ def test_requests_to_other_servers_are_aborted_and_logged(page_session, other_se
     page_session.drain_blocked()
     outcome = page_session.evaluate(
         "async (u) => { try { await fetch(u); return 'fetched'; } catch (e) { return 'blocked'; } }", other)
-    page_session.evaluate("(u) => { const i = new Image(); i.src = u + '&img'; document.body.append(i); }", other)
-    page_session.page.wait_for_timeout(200)
-    assert outcome == "blocked"
+    img = page_session.evaluate(
+        "(u) => new Promise((done) => { const i = new Image(); i.onload = () => done('loaded');"
+        " i.onerror = () => done('blocked'); i.src = u + '&img'; })", other)
+    assert outcome == "blocked" and img == "blocked"
     assert seen == []  # the second server never saw a request
     blocked = page_session.drain_blocked()
     assert other in blocked and any(u.endswith("&img") for u in blocked)

@@ -183,8 +183,8 @@ def test_env_blocks_other_loopback_servers_and_reports_it(env):
     try:
         url = f"http://127.0.0.1:{httpd.server_address[1]}/exfiltrate"
         env.reset(seed=0, options={"task_id": "editor-hello"})
-        env._session.evaluate("(u) => { fetch(u).catch(() => {}); }", url)
-        env._session.page.wait_for_timeout(150)
+        outcome = env._session.evaluate("async (u) => { try { await fetch(u); return 'fetched'; } catch (e) { return 'blocked'; } }", url)
+        assert outcome == "blocked"
         *_, info = env.step("WAIT")
         assert url in info["blocked_requests"]
         assert _Recorder.seen == []
