@@ -132,6 +132,12 @@ task("files-drag-to-documents", "files", "Using drag and drop, move setup_notes.
      ev(["exact_match", "exact_match"], [ftype(f"{DOCS}/setup_notes.txt"), ftype(f"{DL}/setup_notes.txt")],
         [rule(expected="file"), rule(expected=None)]),
      [move("file-setup_notes.txt"), drag("place-documents"), DONE])
+task("files-press-and-release-drag", "files", "Move invoice_march.txt from Downloads to Documents by pressing the mouse on it, moving onto Documents and releasing.",
+     [open_(DL)],
+     ev(["exact_match", "exact_match"], [ftype(f"{DOCS}/invoice_march.txt"), ftype(f"{DL}/invoice_march.txt")],
+        [rule(expected="file"), rule(expected=None)]),
+     [move("file-invoice_march.txt"), {"action_type": "MOUSE_DOWN", "button": "left"}, move("place-documents"),
+      {"action_type": "MOUSE_UP", "button": "left"}, DONE])
 task("files-new-file", "files", "Create an empty file named ideas.txt in the Documents folder.",
      [open_(DOCS)], ev("exact_match", fcontent(f"{DOCS}/ideas.txt"), rule(expected="")),
      [click("files-newfile"), typ("ideas.txt"), press("enter"), DONE])
@@ -202,6 +208,11 @@ task("editor-fix-typo", "editor", "letter.txt misspells 'the' as 'teh'. Fix it a
      [create(f"{DOCS}/letter.txt", "Dear Sam,\nThank you for teh lovely gift.\nBest, Ann\n"), open_(f"{DOCS}/letter.txt")],
      ev("compare_text", fcontent(f"{DOCS}/letter.txt"), rule(expected="Dear Sam,\nThank you for the lovely gift.\nBest, Ann\n")),
      [hot("ctrl", "h"), typ("teh"), click("editor-replacewith"), typ("the"), press("enter"), hot("ctrl", "s"), DONE])
+task("editor-delete-first-line", "editor", "Delete the first line of todo.txt ('buy milk') and save the file.",
+     [open_(f"{DOCS}/todo.txt")],
+     ev("compare_text", fcontent(f"{DOCS}/todo.txt"), rule(expected="call Alice\nfix the printer\n")),
+     [click("editor-text"), hot("ctrl", "home"), {"action_type": "KEY_DOWN", "key": "shift"}, press("down"),
+      {"action_type": "KEY_UP", "key": "shift"}, press("delete"), hot("ctrl", "s"), DONE])
 task("editor-readme-via-files", ["files", "editor"], "Create README.txt in your home folder with the file manager, open it and write 'stepgym desktop' in it, then save.",
      [launch("files")], ev("compare_text", fcontent(f"{HOME}/README.txt"), rule(expected="stepgym desktop")),
      [click("files-newfile"), typ("README.txt"), press("enter"), press("enter"), click("editor-text"), typ("stepgym desktop"),
@@ -258,6 +269,11 @@ task("sheet-save-as", "sheet", f"Save the open budget spreadsheet under a new na
      [open_(f"{DOCS}/budget.csv")],
      ev("check_csv_cells", fcontent(f"{DOCS}/budget_2025.csv"), rule(cells={"A2": "Rent", "B2": 1200, "B4": 180})),
      [click("sheet-saveas"), typ(f"{DOCS}/budget_2025.csv"), click("sheet-dialog-ok"), DONE])
+
+task("sheet-scroll-last-row", "sheet", "In the open spreadsheet, write END in cell A15 (scroll down to reach it).",
+     [open_(f"{DOCS}/budget.csv")],
+     ev("exact_match", {"type": "state_path", "path": "sheet.cells.A15"}, rule(expected="END")),
+     [move("cell-B8"), {"action_type": "SCROLL", "dx": 0, "dy": -3}, click("cell-A15"), typ("END\n"), DONE])
 
 # ---------------------------------------------------------------- Mail
 task("mail-send-bob", "mail", "Send an email to bob@desk.local with the subject 'Report' and the body 'The report is attached.'",
