@@ -4,6 +4,7 @@ import os
 import signal
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -215,6 +216,19 @@ def test_killed_browser_truncates_then_reset_recovers():
             if term or trunc:
                 break
         assert total == 1.0
+        # a renderer (not the browser) dying ends the episode the same way
+        e.reset(seed=0, options={"task_id": "settings-dark-theme"})
+        for p in e._session.host.pids():
+            try:
+                if b"--type=renderer" in Path(f"/proc/{p}/cmdline").read_bytes():
+                    os.kill(p, signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                pass  # exited meanwhile
+        obs, r, term, trunc, info = e.step('{"action_type": "CLICK", "x": 640, "y": 360}')
+        assert trunc and "renderer crashed" in info["error"]
+        _, info = e.reset(seed=0, options={"task_id": "settings-dark-theme"})
+        *_, info = e.step("WAIT")
+        assert info["action_valid"] and info["state_key"] != "crashed"
     finally:
         e.close()
 
