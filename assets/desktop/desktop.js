@@ -105,13 +105,13 @@
     document.body.className = `theme-${S.settings.theme} wall-${S.settings.wallpaper} font-${S.settings.fontSize}`;
     const icons = ORDER.map((a) => `<div class="dicon" role="button" data-k="icon-${a}" data-act="launch" data-app="${a}" tabindex="-1">${ICON[APPS[a].icon]}<span>${APPS[a].title}</span></div>`);
     icons.push(`<div class="dicon" role="button" data-k="icon-trash" data-act="open-path" data-path="/trash" tabindex="-1">${ICON.trash}<span>Trash</span></div>`);
-    document.getElementById("desktop").innerHTML = icons.join("");
+    setHTML(document.getElementById("desktop"), icons.join(""));
   }
   function renderTaskbar() {
     const btns = S.windows.slice().sort((a, b) => ORDER.indexOf(a.app) - ORDER.indexOf(b.app)).map((w) =>
       `<button class="tb-app${S.focus === w.app && !w.min ? " active" : ""}" data-k="task-${w.app}" data-act="task" data-app="${w.app}">${ICON[APPS[w.app].icon]}<span>${APPS[w.app].title}</span></button>`).join("");
     const tray = `${S.settings.wifi && !S.settings.airplane ? "Wi-Fi" : "Offline"}${S.settings.dnd ? " · DND" : ""} · Vol ${S.settings.volume}%`;
-    document.getElementById("taskbar").innerHTML = `<button class="start" data-k="start" data-act="start" aria-label="Start"><svg viewBox="0 0 20 20"><rect x="1" y="1" width="8" height="8" rx="1.5"/><rect x="11" y="1" width="8" height="8" rx="1.5"/><rect x="1" y="11" width="8" height="8" rx="1.5"/><rect x="11" y="11" width="8" height="8" rx="1.5"/></svg></button><div class="tb-apps">${btns}</div><div class="tray" data-k="tray">${tray}</div><div class="clock">${S.clock}</div>`;
+    setHTML(document.getElementById("taskbar"), `<button class="start" data-k="start" data-act="start" aria-label="Start"><svg viewBox="0 0 20 20"><rect x="1" y="1" width="8" height="8" rx="1.5"/><rect x="11" y="1" width="8" height="8" rx="1.5"/><rect x="1" y="11" width="8" height="8" rx="1.5"/><rect x="11" y="11" width="8" height="8" rx="1.5"/></svg></button><div class="tb-apps">${btns}</div><div class="tray" data-k="tray">${tray}</div><div class="clock">${S.clock}</div>`);
   }
   function renderOverlay() {
     const m = S.menu; let html = "";
@@ -122,7 +122,7 @@
       const items = [["open", "Open"], ["rename", "Rename"], ["delete", "Move to Trash"]];
       html = `<div class="menu" style="left:${m.x}px;top:${m.y}px" data-k="ctx-menu">` + items.map(([k, t]) => `<div class="menu-item" role="menuitem" data-k="ctx-${k}" data-act="ctx" data-cmd="${k}">${t}</div>`).join("") + "</div>";
     }
-    document.getElementById("overlay").innerHTML = html;
+    setHTML(document.getElementById("overlay"), html);
   }
   function dialog(app, d, title, label) {
     return `<div class="modal-back"><div class="modal" data-k="${app}-dialog"><div class="modal-title">${title}</div><label>${label}<input data-k="${app}-dialog-input" data-field="${app}.dialog.value" value="${esc(d.value)}" autocomplete="off"></label>` +
@@ -198,18 +198,26 @@
   }
   const RENDER = { files: renderFiles, editor: renderEditor, sheet: renderSheet, mail: renderMail, settings: renderSettings };
 
+  // assign innerHTML only when it changed: unchanged windows keep their DOM (and their layout)
+  function setHTML(el, html) { if (el._html !== html) { el.innerHTML = html; el._html = html; } }
   function render() {
     const act = document.activeElement, key = act && act.dataset ? act.dataset.k : null;
     const selStart = act && "selectionStart" in act ? act.selectionStart : null, selEnd = act && "selectionEnd" in act ? act.selectionEnd : null;
     renderDesktop(); renderTaskbar(); renderOverlay();
-    const z0 = 10;
-    document.getElementById("windows").innerHTML = S.windows.map((w, i) => {
+    const box = document.getElementById("windows"), z0 = 10;
+    for (const el of [...box.children]) if (!win(el.dataset.app)) el.remove();
+    S.windows.forEach((w, i) => {
+      let el = box.querySelector(`:scope > [data-app="${w.app}"]`);
+      if (!el) { el = document.createElement("div"); el.dataset.app = w.app; el.dataset.k = "win-" + w.app; }
+      if (box.children[i] !== el) box.insertBefore(el, box.children[i] || null);
       const st = w.max ? "left:0;top:0;width:100%;height:calc(100% - 48px)" : `left:${w.x}px;top:${w.y}px;width:${w.w}px;height:${w.h}px`;
-      return `<div class="window${S.focus === w.app ? " focused" : ""}${w.min ? " minimized" : ""}" data-k="win-${w.app}" data-app="${w.app}" style="${st};z-index:${z0 + i}">` +
-        `<div class="titlebar" data-k="title-${w.app}" data-drag-win="${w.app}">${ICON[APPS[w.app].icon]}<span>${APPS[w.app].title}${w.app === "editor" && S.editor.path ? " — " + esc(base(S.editor.path)) : ""}</span>` +
+      const cls = `window${S.focus === w.app ? " focused" : ""}${w.min ? " minimized" : ""}`;
+      if (el.className !== cls) el.className = cls;
+      if (el.getAttribute("style") !== `${st};z-index:${z0 + i}`) el.setAttribute("style", `${st};z-index:${z0 + i}`);
+      setHTML(el, `<div class="titlebar" data-k="title-${w.app}" data-drag-win="${w.app}">${ICON[APPS[w.app].icon]}<span>${APPS[w.app].title}${w.app === "editor" && S.editor.path ? " — " + esc(base(S.editor.path)) : ""}</span>` +
         `<div class="wbtns"><button data-k="min-${w.app}" data-act="wmin" data-app="${w.app}" aria-label="Minimize ${APPS[w.app].title}">&#8211;</button><button data-k="max-${w.app}" data-act="wmax" data-app="${w.app}" aria-label="Maximize ${APPS[w.app].title}">&#9633;</button><button class="close" data-k="close-${w.app}" data-act="wclose" data-app="${w.app}" aria-label="Close ${APPS[w.app].title}">&#10005;</button></div></div>` +
-        `<div class="wbody app-${w.app}">${RENDER[w.app]()}</div></div>`;
-    }).join("");
+        `<div class="wbody app-${w.app}">${RENDER[w.app]()}</div>`);
+    });
     let target = key ? document.querySelector(`[data-k="${CSS.escape(key)}"]`) : null;
     const dlg = document.querySelector(".window.focused .modal input");
     if (dlg && (!target || !target.closest(".modal"))) { target = dlg; }

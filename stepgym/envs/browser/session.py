@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import json
 import os
 import threading
 import uuid
@@ -310,9 +311,18 @@ class Session:
         except Exception as exc:  # noqa: BLE001
             raise self.guard(exc) from exc
 
+    def evaluate_json(self, function: str) -> Any:
+        """The JSON value a page function (source text, no arguments) returns, sent as one string.
+
+        Playwright serialises objects value by value; for a few hundred values (an a11y list)
+        one JSON string is several times faster.
+        """
+        text = self.evaluate(f"() => JSON.stringify(({function})())")
+        return None if text is None else json.loads(text)
+
     def a11y(self) -> dict[str, Any]:
         """`{"text", "items"}`: the visible interactive elements with numbered ids and centres."""
-        return self.evaluate("() => window.__stepgymA11y()")
+        return self.evaluate_json("() => window.__stepgymA11y()")
 
     def blank(self) -> np.ndarray:
         """A black frame of the viewport's size (the observation after a crash)."""

@@ -357,8 +357,9 @@ def apply_action(page, a: dict[str, Any], mouse: list[int]) -> None:
     t = a["action_type"]
     m, kb = page.mouse, page.keyboard
     if "x" in a:
-        if t != "DRAG_TO":
+        if t not in ("DRAG_TO", "CLICK", "DOUBLE_CLICK", "RIGHT_CLICK"):  # clicks move the pointer themselves
             m.move(a["x"], a["y"])
+        if t != "DRAG_TO":
             mouse[:] = [a["x"], a["y"]]
     if t == "CLICK":
         m.click(mouse[0], mouse[1], button=a.get("button", "left"), click_count=a.get("num_clicks", 1))

@@ -256,7 +256,7 @@ class DesktopEnv(StepEnv):
     def _snapshot(self) -> dict[str, Any]:
         """App state and accessibility text, read in one round trip and cached until the next action."""
         if self._snap is None:
-            self._snap = self._session.evaluate(
+            self._snap = self._session.evaluate_json(
                 "() => ({state: desktop.state(), a11y: window.__stepgymA11y()})"
             )
         return self._snap
