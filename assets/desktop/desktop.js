@@ -158,14 +158,14 @@
       grid += `<tr><th>${r}</th>`;
       for (const c of COLS) {
         const ref = c + r, sel = sh.sel === ref, v = sel && sh.edit !== null ? sh.edit : cellValue(ref);
-        grid += `<td role="gridcell" class="${sel ? "sel" : ""}${typeof v === "number" ? " num" : ""}" data-k="cell-${ref}" data-act="cell" data-ref="${ref}">${esc(v)}${sel && sh.edit !== null ? '<span class="caret"></span>' : ""}</td>`;
+        grid += `<td role="gridcell" aria-label="${ref}${v === "" ? "" : " " + esc(v)}" class="${sel ? "sel" : ""}${typeof v === "number" ? " num" : ""}" data-k="cell-${ref}" data-act="cell" data-ref="${ref}">${esc(v)}${sel && sh.edit !== null ? '<span class="caret"></span>' : ""}</td>`;
       }
       grid += "</tr>";
     }
     const raw = sh.edit !== null ? sh.edit : (sh.cells[sh.sel] || "");
     return `<div class="toolbar"><button data-k="sheet-save" data-act="sheet-save">Save</button><button data-k="sheet-saveas" data-act="sheet-saveas">Save As…</button><button data-k="sheet-clear" data-act="sheet-clear">Clear Cell</button></div>` +
       `<div class="fbar"><span class="ref" data-k="sheet-ref">${sh.sel}</span><span class="fx">fx</span><input data-k="sheet-formula" data-field="sheet.formula" value="${esc(raw)}" aria-label="Formula" autocomplete="off"></div>` +
-      `<div class="grid-wrap" data-k="sheet-grid" tabindex="0"><table class="grid">${grid}</table></div><div class="statusbar">${esc(sh.path || "Untitled.csv")}</div>` + (sh.dialog ? dialog("sheet", sh.dialog, sh.dialog.title, "Path") : "");
+      `<div class="grid-wrap" role="grid" aria-label="Sheet cells" data-k="sheet-grid" tabindex="0"><table class="grid">${grid}</table></div><div class="statusbar">${esc(sh.path || "Untitled.csv")}</div>` + (sh.dialog ? dialog("sheet", sh.dialog, sh.dialog.title, "Path") : "");
   }
   function renderMail() {
     const m = S.mail, counts = (f) => m.messages.filter((x) => x.folder === f && !x.read).length;
