@@ -134,10 +134,57 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def _overrides(pairs: Sequence[str]) -> dict:
+    """`key=value` pairs (values parsed as JSON when they parse, else kept as text)."""
+    out = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set expects key=value, got {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from stepgym.trainers.config import PRESETS, TrainConfig, preset
+    from stepgym.trainers.trainer import Trainer
+
+    if args.resume:
+        trainer = Trainer.resume(args.resume, console=console)
+    else:
+        if args.config is None:
+            raise SystemExit(f"give a config file or a preset ({', '.join(sorted(PRESETS))}), or --resume RUN_DIR")
+        overrides = _overrides(args.set)
+        if args.run_dir:
+            overrides["run_dir"] = args.run_dir
+        if Path(args.config).exists():
+            cfg = TrainConfig.from_dict({**TrainConfig.load(args.config).to_dict(), **overrides})
+        else:
+            cfg = preset(args.config, **overrides)
+        trainer = Trainer(cfg, console=console)
+    try:
+        results = trainer.run()
+    finally:
+        trainer.close()
+    table = Table(title=f"held-out success ({trainer.cfg.env_id}, {trainer.cfg.eval_split} split)")
+    table.add_column("stage")
+    table.add_column("success", justify="right")
+    for stage, value in results.items():
+        if value is not None:
+            table.add_row(stage.replace("_", " "), f"{value:.1%}")
+    console.print(table)
+    console.print(f"run directory: [bold]{trainer.run_dir}[/] (metrics.jsonl, learning_curve.png, eval/, checkpoint/)")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from stepgym.demo import run_demo
 
-    return run_demo(Path(args.out), episodes=args.episodes, seed=args.seed)
+    overrides = _overrides(args.set)
+    return run_demo(Path(args.out), seed=args.seed, **overrides)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,10 +237,19 @@ def build_parser() -> argparse.ArgumentParser:
     tspo_arguments(t)
     t.set_defaults(func=lambda a: cmd_tspo_train(a, print_fn=console.print))
 
+    tr = sub.add_parser("train", help="train with a config file or a named preset")
+    tr.add_argument("config", nargs="?", default=None, help="a JSON/YAML TrainConfig file or a preset name")
+    tr.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its checkpoint")
+    tr.add_argument("--run-dir", default=None, help="where the run writes (default: the config's run_dir)")
+    tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config field, e.g. --set iterations=5; repeatable")
+    tr.set_defaults(func=cmd_train)
+
     d = sub.add_parser("demo", help="the built-in end-to-end run (what `make demo` runs)")
     d.add_argument("--out", default="runs/demo")
-    d.add_argument("--episodes", type=int, default=50)
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field of the demo's TrainConfig, e.g. --set iterations=2")
     d.set_defaults(func=cmd_demo)
 
     w = sub.add_parser("webshop-site", help="serve the WebShop site on 127.0.0.1 and open it in a browser")

@@ -53,8 +53,33 @@ def test_bad_arguments_are_clear(capsys):
         main(["play", "stepgym/Sokoban-v0", "--policy", "gpt"])
 
 
-def test_demo_runs(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--episodes", "6"]) == 0
+TINY = ["--set", "model=tiny:tiny", "--set", "sft_episodes=6", "--set", "sft_epochs=1", "--set", "eval_tasks=3",
+        "--set", "tasks_per_iteration=1", "--set", "group_size=2", "--set", "num_envs=4",
+        "--set", "max_new_tokens=2", "--set", "iterations=1", "--set", 'env_kwargs={"image": false, "max_steps": 4}']
+
+
+def test_demo_trains_and_reports_three_stages(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), *TINY]) == 0
     out = capsys.readouterr().out
-    assert "oracle" in out and "random" in out
-    assert (tmp_path / "oracle" / "index.html").exists()
+    assert "before SFT" in out and "after SFT" in out and "after RL" in out
+    assert (tmp_path / "learning_curve.png").exists()
+    assert (tmp_path / "eval" / "after_sft" / "index.html").exists()
+
+
+def test_train_preset_then_resume_extends_the_run(tmp_path, capsys):
+    assert main(["train", "sokoban-grpo-tiny", "--run-dir", str(tmp_path), *TINY]) == 0
+    assert "held-out success" in capsys.readouterr().out
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["algorithm"] == "grpo" and cfg["iterations"] == 1
+    cfg["iterations"] = 2  # a user extends a finished run by raising its budget
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    assert main(["train", "--resume", str(tmp_path)]) == 0
+    rl = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rl if r["phase"] == "rl"] == [0, 1]
+
+
+def test_train_needs_config_or_resume():
+    with pytest.raises(SystemExit, match="preset"):
+        main(["train"])
+    with pytest.raises(ValueError, match="unknown preset"):
+        main(["train", "no-such-preset"])

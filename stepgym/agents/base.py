@@ -33,6 +33,9 @@ class AgentAction:
     logprobs: list[float] | None = None
     prompt_ids: list[int] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # the backend's exact model inputs for this prompt (HF: `hf.PromptInputs`, with pixel values),
+    # so a trainer can score the same tokens without re-encoding; never written to episode records
+    prompt_inputs: Any = field(default=None, repr=False)
 
 
 class Policy:

@@ -6,13 +6,16 @@ The trainer's entry points:
   `prompt_ids` (the prompt's token ids, no padding), `token_ids` (the generated ids, no padding,
   ending with the EOS / `<|im_end|>` token when one was produced) and `logprobs`.
 - `HFPolicy.encode(inputs)` gives each prompt's exact model inputs (`PromptInputs`) — what `act`
-  fed the model — so the trainer can score the same tokens again.
+  fed the model — so the trainer can score the same tokens again; `act` also hands them back on
+  each action (`AgentAction.prompt_inputs`), so nothing needs re-encoding.
 - `sequence_logprobs(model, prompts, responses)` runs a teacher-forced forward pass (batched, left
   padded) and returns each response token's log-prob, differentiable, optionally with entropies.
 
 Which log-probs: `logprobs[t] = log_softmax(raw_logits_t)[token_t]`, the log-probability of the
 sampled token under the *unmodified* model distribution (temperature 1, no top-p / top-k), i.e.
 log π_old(token) as PPO/GRPO ratios need — even when sampling used another temperature or top-p.
+(Vision placeholder tokens such as <|image_pad|> are never sampled — see `HFPolicy.suppressed_ids` —
+but the log-probs stay those of the unmodified distribution.)
 `sequence_logprobs` computes exactly the same quantity, so in eval mode and float32 the two agree
 to ~1e-5.
 """
@@ -129,7 +132,7 @@ def collate(prompts: list[PromptInputs], pad_id: int,
     input_ids = torch.full((len(rows), length), pad_id, dtype=torch.long, device=device)
     mask = torch.zeros((len(rows), length), dtype=torch.long, device=device)
     mm = torch.zeros((len(rows), length), dtype=torch.long, device=device)
-    for i, (r, t) in enumerate(zip(rows, types)):
+    for i, (r, t) in enumerate(zip(rows, types, strict=True)):
         input_ids[i, length - len(r):] = r
         mask[i, length - len(r):] = 1
         mm[i, length - len(r):] = t
@@ -259,6 +262,17 @@ class HFPolicy(Policy):
         self._calls = 0
         self.eos_ids = self._eos_ids()
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else _pad_id(self.model)
+        self.suppressed_ids = self._placeholder_ids()
+
+    def _placeholder_ids(self) -> list[int]:
+        """Vision placeholder tokens, never sampled: a generated <|image_pad|> would make any later
+        forward pass over the response expect an image that does not exist."""
+        ids = []
+        for tok in ("<|image_pad|>", "<|video_pad|>", "<|vision_pad|>"):
+            tid = self.tokenizer.convert_tokens_to_ids(tok)
+            if isinstance(tid, int) and tid != self.tokenizer.unk_token_id:
+                ids.append(tid)
+        return ids
 
     def _eos_ids(self) -> list[int]:
         ids = getattr(self.model.generation_config, "eos_token_id", None)
@@ -306,12 +320,16 @@ class HFPolicy(Policy):
             batch.pop("mm_token_type_ids", None)
         gen_kwargs: dict[str, Any] = dict(
             max_new_tokens=s.max_new_tokens, eos_token_id=self.eos_ids, pad_token_id=self.pad_id,
-            output_logits=True, return_dict_in_generate=True,
+            output_logits=True, return_dict_in_generate=True, suppress_tokens=self.suppressed_ids or None,
         )
+        # Every sampling knob is set explicitly: a None would be filled from the checkpoint's own
+        # generation_config (Qwen2.5-VL-Instruct ships top_k=1, top_p=0.001, repetition_penalty=1.05).
+        gen_kwargs.update(repetition_penalty=1.0, no_repeat_ngram_size=0, typical_p=1.0,
+                          epsilon_cutoff=0.0, eta_cutoff=0.0, top_k=s.top_k, top_p=s.top_p)
         if s.greedy:
-            gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            gen_kwargs.update(do_sample=False, temperature=1.0)
         else:
-            gen_kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k or None)
+            gen_kwargs.update(do_sample=True, temperature=s.temperature)
         if call is None:
             call = self._calls
             self._calls += 1
@@ -336,7 +354,8 @@ class HFPolicy(Policy):
             finish = "stop" if ids and ids[-1] in self.eos_ids else "length"
             text = self.tokenizer.decode(ids, skip_special_tokens=True)
             actions.append(AgentAction(text=text, token_ids=ids, logprobs=logp[i, :n].tolist(),
-                                       prompt_ids=p.ids, meta={**meta, "finish_reason": finish}))
+                                       prompt_ids=p.ids, meta={**meta, "finish_reason": finish},
+                                       prompt_inputs=p))
         return actions
 
     def sequence_logprobs(self, prompts: list[PromptInputs], responses: list[list[int]], *,

@@ -81,17 +81,28 @@ def _image_item(image: Any, cfg: PromptConfig) -> dict[str, Any]:
     return {"type": "image", "image": to_pil(image), "min_pixels": cfg.min_pixels, "max_pixels": cfg.max_pixels}
 
 
-def _observation_items(obs: dict[str, Any], cfg: PromptConfig) -> list[dict[str, Any]]:
-    """Vision items of the current observation: its image, or its video (decoded frames or path)."""
+def _observation_items(obs: dict[str, Any], cfg: PromptConfig,
+                       info: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Vision items of the current observation: its image, or its video (decoded frames or path).
+
+    With `info["frame_timestamps"]` the frames' times are written out before the video and their
+    mean spacing sets the sampled fps (hence Qwen2.5-VL's absolute-time positions).
+    """
     items: list[dict[str, Any]] = []
     if cfg.include_image and obs.get("image") is not None:
         items.append(_image_item(obs["image"], cfg))
     frames = obs.get("frames")
     if frames is not None and len(frames) > 0:
         pil = [to_pil(f) for f in frames]
+        fps = cfg.video_fps
+        times = (info or {}).get("frame_timestamps")
+        if isinstance(times, (list, tuple)) and len(times) == len(pil):
+            items.append(_text("Frame times (s): " + ", ".join(f"{float(t):.1f}" for t in times) + "\n"))
+            if len(times) > 1 and float(times[-1]) > float(times[0]):
+                fps = (len(times) - 1) / (float(times[-1]) - float(times[0]))
         if len(pil) % 2:  # Qwen's temporal patch takes frames in pairs
             pil.append(pil[-1])
-        items.append({"type": "video", "video": pil, "sample_fps": cfg.video_fps,
+        items.append({"type": "video", "video": pil, "sample_fps": fps,
                       "min_pixels": cfg.min_pixels, "max_pixels": cfg.video_max_pixels})
     elif isinstance(obs.get("video"), str) and obs["video"]:
         items.append({"type": "video", "video": obs["video"], "fps": cfg.video_fps,
@@ -139,7 +150,7 @@ def window_messages(inp: AgentInput, cfg: PromptConfig) -> list[dict[str, Any]]:
                 content.append(_image_item(inp.history_images[i], cfg))
             content.append(_text(_action_line(step) + "\n"))
     content.append(_text(f"Current observation (step {n + 1}):\n{inp.observation.get('text', '')}\n"))
-    content.extend(_observation_items(inp.observation, cfg))
+    content.extend(_observation_items(inp.observation, cfg, inp.info))
     content.append(_text("Your next action:"))
     return [system_message(inp, cfg), {"role": "user", "content": content}]
 
@@ -165,7 +176,7 @@ def conversation_messages(inp: AgentInput, cfg: PromptConfig) -> list[dict[str, 
         msgs.append({"role": "assistant", "content": step.action})
     n = len(inp.history)
     content = [_text(head + f"Observation (step {n + 1}):\n{inp.observation.get('text', '')}\n")]
-    content.extend(_observation_items(inp.observation, cfg))
+    content.extend(_observation_items(inp.observation, cfg, inp.info))
     msgs.append({"role": "user", "content": content})
     return msgs
 
@@ -179,17 +190,34 @@ def build_messages(inp: AgentInput, cfg: PromptConfig | None = None) -> list[dic
 
 
 def vision_inputs(messages: list[dict[str, Any]]) -> tuple[list | None, list | None, dict[str, Any]]:
-    """(images, videos, video_kwargs) of `messages`, resized by qwen-vl-utils within their budgets."""
+    """(images, videos, video_kwargs) of `messages`, resized by qwen-vl-utils within their budgets.
+
+    `video_kwargs` holds `video_metadata` (one dict per video: source fps, sampled frame indices,
+    frame count) and `do_sample_frames=False`, which transformers 5's Qwen processors take to
+    derive each video's sampled fps (hence its temporal positions) without re-sampling frames.
+    """
     from qwen_vl_utils import process_vision_info
 
     has_vision = any(isinstance(m["content"], list) and any(c.get("type") in ("image", "video", "image_url")
                                                             for c in m["content"]) for m in messages)
     if not has_vision:
         return None, None, {}
-    images, videos, video_kwargs = process_vision_info(messages, return_video_kwargs=True)
+    images, videos, _ = process_vision_info(messages, return_video_kwargs=True, return_video_metadata=True)
     if not videos:
-        video_kwargs = {}
-    return images, videos, video_kwargs
+        return images, None, {}
+    frames = [v for v, _ in videos]
+    metadata = [dict(m) for _, m in videos]
+    return images, frames, {"video_metadata": metadata, "do_sample_frames": False}
+
+
+def sampled_fps(metadata: dict[str, Any]) -> float:
+    """Frames per second of a video's sampled frames, from qwen-vl-utils' metadata."""
+    fps, idx, total = metadata.get("fps"), metadata.get("frames_indices"), metadata.get("total_num_frames")
+    if not fps:
+        return 2.0
+    if idx is None or not total:
+        return float(fps)
+    return len(idx) / float(total) * float(fps)
 
 
 # ---- OpenAI wire format ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ def _choice_logprobs(policy: HFPolicy, token_ids: list[int], logprobs: list[floa
         return f"token_id:{tid}" if as_ids else policy.tokenizer.decode([tid])
 
     content = []
-    for t, (tid, lp) in enumerate(zip(token_ids, logprobs)):
+    for t, (tid, lp) in enumerate(zip(token_ids, logprobs, strict=True)):
         tok = name(tid)
         entry = {"token": tok, "logprob": lp, "bytes": list(tok.encode("utf-8")), "top_logprobs": []}
         if top and top_lists is not None:
@@ -48,7 +48,7 @@ def _top_logprobs(policy: HFPolicy, prompt, token_ids: list[int], k: int) -> lis
         batch["position_ids"] = position_ids_for(model, batch)
         logits = model(**batch, use_cache=False, logits_to_keep=len(token_ids) + 1).logits[0, :-1]
         values, idx = torch.log_softmax(logits.float(), -1).topk(k, dim=-1)
-    return [list(zip(i.tolist(), v.tolist())) for i, v in zip(idx, values)]
+    return [list(zip(i.tolist(), v.tolist(), strict=True)) for i, v in zip(idx, values, strict=False)]
 
 
 def create_app(policy: HFPolicy, model_name: str):

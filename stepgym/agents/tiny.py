@@ -57,12 +57,16 @@ CHAT_TEMPLATE = (
 TOKENIZER_VOCAB_SIZE = 2048
 
 
+CORPUS_ENVS = ("stepgym/Sokoban-v0", "stepgym/Sokoban-8x8-v0")
+
+
 def tokenizer_corpus(seed: int = 0) -> list[str]:
-    """Deterministic training text: env action docs and observations, plus generated agent chatter."""
+    """Deterministic training text: action docs and observations of `CORPUS_ENVS` (a fixed list, so
+    registering new envs does not change the shipped tokenizer), plus generated agent chatter."""
     import stepgym
 
     texts: list[str] = []
-    for env_id in stepgym.list_envs():
+    for env_id in CORPUS_ENVS:
         try:
             env = stepgym.make(env_id)
             obs, info = env.reset(seed=seed)
@@ -92,6 +96,28 @@ def tokenizer_corpus(seed: int = 0) -> list[str]:
             f"Error: expected one of up, down, left, right, got '{v}'.",
         ]))
     return texts
+
+
+def save_corpus(corpus: list[str], path: str | Path) -> Path:
+    """Write the training corpus as gzipped JSON lines (mtime 0, so the bytes are reproducible)."""
+    import gzip
+
+    path = Path(path)
+    data = "".join(json.dumps(t, ensure_ascii=False) + "\n" for t in corpus).encode("utf-8")
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as f:
+        f.write(data)
+    return path
+
+
+def load_corpus(path: str | Path | None = None) -> list[str]:
+    """The corpus the shipped tokenizer was trained on (`assets/tokenizer/corpus.jsonl.gz`)."""
+    import gzip
+
+    from stepgym.paths import asset_path
+
+    path = Path(path) if path is not None else asset_path("tokenizer", "corpus.jsonl.gz")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def train_tokenizer(corpus: list[str], vocab_size: int = TOKENIZER_VOCAB_SIZE):

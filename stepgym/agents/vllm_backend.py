@@ -15,7 +15,7 @@ from typing import Any
 
 from stepgym.agents.base import AgentAction, AgentInput, Policy
 from stepgym.agents.hf import GenerationSettings
-from stepgym.agents.prompting import PromptConfig, build_messages, vision_inputs
+from stepgym.agents.prompting import PromptConfig, build_messages, sampled_fps, vision_inputs
 
 
 def _require_vllm():
@@ -71,7 +71,7 @@ class VLLMPolicy(Policy):
                 mm["image"] = images
             if videos:
                 mm["video"] = videos
-                item["mm_processor_kwargs"] = {k: v for k, v in video_kwargs.items() if k == "fps"}
+                item["mm_processor_kwargs"] = {"fps": [sampled_fps(m) for m in video_kwargs["video_metadata"]]}
             if mm:
                 item["multi_modal_data"] = mm
             out.append(item)
@@ -98,7 +98,7 @@ class VLLMPolicy(Policy):
         for out in outputs:
             comp = out.outputs[0]
             ids = list(comp.token_ids)
-            logprobs = [float(step[tid].logprob) for step, tid in zip(comp.logprobs or [], ids)] or None
+            logprobs = [float(step[tid].logprob) for step, tid in zip(comp.logprobs or [], ids, strict=False)] or None
             actions.append(AgentAction(text=comp.text, token_ids=ids, logprobs=logprobs,
                                        prompt_ids=list(out.prompt_token_ids or []),
                                        meta={"backend": "vllm", "finish_reason": comp.finish_reason,

@@ -30,7 +30,12 @@ from stepgym.episodes.io import EpisodeWriter
 from stepgym.trainers.advantages import gigpo_advantages, grpo_advantages, rloo_advantages
 from stepgym.trainers.config import TrainConfig
 from stepgym.trainers.losses import ppo_loss, sft_loss
-from stepgym.trainers.rollout import RolloutBatch, SamplingPolicy, collect_groups, filter_uninformative_groups
+from stepgym.trainers.rollout import (
+    RolloutBatch,
+    SamplingPolicy,
+    collect_groups,
+    filter_uninformative_groups,
+)
 from stepgym.trainers.sft import sft_examples
 
 CHECKPOINT = "checkpoint"
@@ -122,8 +127,12 @@ class Trainer:
         return torch.optim.AdamW(self.policy.model.parameters(), lr=lr, weight_decay=0.0)
 
     # -- the run -----------------------------------------------------------------------------------
-    def run(self) -> dict[str, Any]:
-        """SFT (once), then RL iterations until `iterations`; returns the evaluation results."""
+    def run(self, stop_after: int | None = None) -> dict[str, Any]:
+        """SFT (once), then RL iterations until `iterations`; returns the evaluation results.
+
+        `stop_after` ends this call after that many RL iterations (as an interruption would);
+        `Trainer.resume(run_dir).run()` then carries on.
+        """
         cfg = self.cfg
         if not self.state["sft_done"]:
             if cfg.sft_episodes > 0:
@@ -137,7 +146,10 @@ class Trainer:
             self.checkpoint()
         with self._progress() as progress:
             bar = progress.add_task("RL", total=cfg.iterations, completed=self.state["next_iteration"])
-            for it in range(self.state["next_iteration"], cfg.iterations):
+            first = self.state["next_iteration"]
+            for it in range(first, cfg.iterations):
+                if stop_after is not None and it - first >= stop_after:
+                    return self.state["eval"]
                 metrics = self.iteration(it)
                 progress.update(bar, advance=1, description=(
                     f"RL {cfg.algorithm} it {it + 1}: success {metrics['rollout_success']:.2f}"))
@@ -347,7 +359,13 @@ class Trainer:
         return sequence_logprobs(self.reference, prompts, responses, pad_id=self.policy.pad_id)[0]
 
     def _progress(self):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=self.console, disable=not self.show_progress, transient=True)

@@ -16,7 +16,7 @@ ACTION_DOC = """\
 Move the player one cell with one of: up, down, left, right.
 Write the move inside <action></action>, e.g. <action>left</action>; a bare word also works.
 Walking into a wall or into a box that cannot move does nothing. Push boxes ($) onto targets (.);
-you cannot pull. Grid symbols: # wall, _ floor, . target, $ box, * box on target, @ you, + you on a target."""
+you cannot pull. The grid shows one symbol per cell, separated by spaces: # wall, _ floor, . target, $ box, * box on target, @ you, + you on a target."""
 
 INSTRUCTION = "Push every box onto a target."
 
@@ -146,8 +146,10 @@ class SokobanEnv(StepEnv):
 
     def _observe_text(self) -> str:
         on = len(self.boxes & self.level.targets)
+        # cells separated by spaces: LLM tokenizers merge runs of punctuation ("##__@#") into
+        # single tokens, which hides the grid's geometry from the model
         return (
-            f"{INSTRUCTION}\n" + "\n".join(self.grid())
+            f"{INSTRUCTION}\n" + "\n".join(" ".join(row) for row in self.grid())
             + f"\nBoxes on targets: {on}/{len(self.boxes)}. Steps left: {self.max_steps - self.steps}."
         )
 
