@@ -18,6 +18,10 @@ register("stepgym/WebShop-v0", "stepgym.envs.webshop:WebShopEnv", kwargs={"max_s
          description="WebShop: search a 5k-product catalog and buy what the instruction asks (text / text_rich)")
 register("stepgym/VideoQA-v0", "stepgym.envs.video:VideoQAEnv", description="Video multiple choice, one turn: question + sampled frames (uniform or Slow-Fast) + the mp4 path")
 register("stepgym/VideoSearch-v0", "stepgym.envs.video:VideoSearchEnv", description="Video QA by frame search: ask frames(start, end, n) within a budget, then answer(X)")
+register("stepgym/Desktop-v0", "stepgym.envs.desktop:DesktopEnv", kwargs={"action_space": "computer_13"},
+         description="GUI desktop of web apps in Chromium (files, editor, sheet, mail, settings); OSWorld computer_13 actions")
+register("stepgym/Desktop-pyautogui-v0", "stepgym.envs.desktop:DesktopEnv", kwargs={"action_space": "pyautogui"},
+         description="The same desktop driven by OSWorld pyautogui code strings (parsed with ast, never executed)")
 
 __all__ = [
     "StepEnv", "ActionError", "Outcome", "FreeText", "AnyImage",

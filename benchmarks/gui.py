@@ -1,0 +1,136 @@
+"""Desktop-v0 speed and memory: step and reset latency beside one raw Playwright screenshot, RSS per env.
+
+    python benchmarks/gui.py [--steps 60] [--resets 10] [--envs 1,4,8]
+
+Step = parse + Playwright input + app update + one evaluate (state + a11y) + screenshot decoded
+to an H×W×3 array. The baseline, measured in the same run on the same page, is one plain
+`page.screenshot()` (PNG bytes, nothing decoded). Memory counts this process, the Playwright
+driver and every Chromium process (RSS, and PSS, which splits shared pages fairly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import stepgym  # noqa: E402
+
+TASK = "sheet-new-scores"
+
+
+def descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def memory_mb(pids: list[int]) -> tuple[float, float]:
+    """(RSS sum, PSS sum) in MB over these processes."""
+    rss = pss = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+        except OSError:
+            continue
+    return rss / 1024, pss / 1024
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs) * 1000, q))
+
+
+def latency(steps: int, resets: int) -> dict:
+    env = stepgym.make("stepgym/Desktop-v0", max_steps=10_000).unwrapped
+    env.reset(seed=0, options={"task_id": TASK})  # warm up: launch Chromium
+    reset_s = []
+    for i in range(resets):
+        t = time.perf_counter()
+        env.reset(seed=i, options={"task_id": TASK})
+        reset_s.append(time.perf_counter() - t)
+    # a realistic mix: click cells, type into them, move the pointer
+    cells = [env._session.evaluate("(s) => desktop.locate(s)", f'[data-k="cell-{c}{r}"]') for c in "ABCD" for r in range(1, 6)]
+    actions = []
+    for i in range(steps):
+        x, y = cells[i % len(cells)]
+        kind = i % 3
+        actions.append({"action_type": "CLICK", "x": x, "y": y} if kind == 0 else
+                       {"action_type": "TYPING", "text": str(i)} if kind == 1 else
+                       {"action_type": "PRESS", "key": "enter"})
+    step_s, raw_s, cdp_s = [], [], []
+    page = env._session.page
+    for a in actions:
+        t = time.perf_counter()
+        obs, *_ = env.step(json.dumps(a))
+        step_s.append(time.perf_counter() - t)
+        assert obs["image"].shape == (720, 1280, 3)
+        t = time.perf_counter()
+        page.screenshot()
+        raw_s.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        env._session.screenshot()
+        cdp_s.append(time.perf_counter() - t)
+    env.close()
+    return {"step_p50": pct(step_s, 50), "step_p95": pct(step_s, 95), "raw_p50": pct(raw_s, 50),
+            "raw_p95": pct(raw_s, 95), "capture_p50": pct(cdp_s, 50), "reset_p50": pct(reset_s, 50),
+            "reset_p95": pct(reset_s, 95)}
+
+
+def memory(counts: list[int]) -> list[dict]:
+    rows = []
+    for n in counts:
+        envs = [stepgym.make("stepgym/Desktop-v0").unwrapped for _ in range(n)]
+        for i, e in enumerate(envs):
+            e.reset(seed=i, options={"task_id": TASK})
+        for e in envs:
+            for a in ('{"action_type": "CLICK", "x": 400, "y": 300}', '{"action_type": "TYPING", "text": "42"}'):
+                e.step(a)
+        rss, pss = memory_mb(descendants(os.getpid()))
+        rows.append({"envs": n, "rss_mb": rss, "pss_mb": pss, "rss_per_env": rss / n, "pss_per_env": pss / n})
+        for e in envs:
+            e.close()
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--resets", type=int, default=10)
+    p.add_argument("--envs", default="1,4,8")
+    args = p.parse_args()
+    print(f"Desktop-v0 at 1280x720, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    lat = latency(args.steps, args.resets)
+    print(f"raw page.screenshot()      p50 {lat['raw_p50']:7.1f} ms   p95 {lat['raw_p95']:7.1f} ms   (baseline)")
+    print(f"env capture (CDP + decode) p50 {lat['capture_p50']:7.1f} ms")
+    print(f"env step (action + obs)    p50 {lat['step_p50']:7.1f} ms   p95 {lat['step_p95']:7.1f} ms   "
+          f"-> {lat['step_p50'] / lat['raw_p50']:.2f}x one raw screenshot (target <= 1.3x)")
+    print(f"env reset (new context)    p50 {lat['reset_p50']:7.1f} ms   p95 {lat['reset_p95']:7.1f} ms   (target <= 1000 ms)")
+    for row in memory([int(x) for x in args.envs.split(",")]):
+        print(f"{row['envs']} envs: RSS {row['rss_mb']:7.0f} MB ({row['rss_per_env']:5.0f} MB/env), "
+              f"PSS {row['pss_mb']:7.0f} MB ({row['pss_per_env']:5.0f} MB/env; target <= 250 MB/env at 8)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,342 @@
+"""Browser core: one Chromium per thread shared by envs, one fresh context per episode.
+
+    host = BrowserHost.for_thread()          # Playwright + Chromium, shared by this thread's envs
+    session = Session(host, origin="http://127.0.0.1:8123", viewport=(1280, 720))
+    session.open("/desktop.html")            # new context: only `origin` is reachable
+    image = session.screenshot()             # H×W×3 uint8
+    text = session.a11y()["text"]            # numbered visible interactive elements
+    session.drain_blocked()                  # URLs aborted since the last call
+
+Playwright's sync API is per thread and refuses to run inside a running asyncio loop, so a
+host belongs to the thread that made it. When Chromium dies, calls raise `BrowserDied`; the
+next `Session.open` relaunches it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import os
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from stepgym.envs.browser.launch import LAUNCH_FLAGS, find_chromium
+
+_A11Y_JS = (Path(__file__).with_name("a11y.js")).read_text(encoding="utf-8")
+
+
+class BrowserDied(RuntimeError):
+    """The browser process or the page's renderer is gone; the episode cannot go on."""
+
+
+def _no_running_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        "stepgym's browser envs use Playwright's sync API, which cannot run inside a running "
+        "asyncio event loop; step them from a plain thread or a worker process "
+        "(e.g. EnvPool(..., backend='process'))"
+    )
+
+
+class BrowserHost:
+    """One Playwright driver and one Chromium for the calling thread, shared by its sessions."""
+
+    _hosts: dict[int, BrowserHost] = {}
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.thread_id = threading.get_ident()
+        self._pw = None
+        self._browser = None
+        self._marker = f"--stepgym-host={uuid.uuid4().hex}"
+        self.launches = 0
+        self.sessions = 0
+
+    @classmethod
+    def for_thread(cls) -> BrowserHost:
+        """This thread's host (created on first use; the browser starts lazily)."""
+        tid = threading.get_ident()
+        with cls._lock:
+            host = cls._hosts.get(tid)
+            if host is None:
+                host = cls._hosts[tid] = cls()
+            return host
+
+    def _check_thread(self) -> None:
+        if threading.get_ident() != self.thread_id:
+            raise RuntimeError(
+                "a BrowserHost belongs to the thread that created it (Playwright's sync API is "
+                "per thread); make the env in the thread that steps it"
+            )
+
+    @property
+    def connected(self) -> bool:
+        return self._browser is not None and self._browser.is_connected()
+
+    def browser(self):
+        """The running Chromium, launched (or relaunched after a crash) when needed."""
+        self._check_thread()
+        if self.connected:
+            return self._browser
+        self._drop_browser()
+        if self._pw is None:
+            # one Playwright driver per thread, for good: a second one in the same thread would
+            # find the first one's event loop running and refuse to start
+            _no_running_loop()
+            from playwright.sync_api import sync_playwright
+
+            self._pw = sync_playwright().start()
+        executable = find_chromium(self._pw)
+        args = [*LAUNCH_FLAGS, self._marker]
+        try:
+            self._browser = self._pw.chromium.launch(executable_path=executable, headless=True, args=args)
+        except Exception:  # noqa: BLE001 - the driver died too: restart it once, then let errors out
+            self._stop_driver()
+            from playwright.sync_api import sync_playwright
+
+            self._pw = sync_playwright().start()
+            self._browser = self._pw.chromium.launch(executable_path=executable, headless=True, args=args)
+        self.launches += 1
+        return self._browser
+
+    def relaunch(self):
+        """Close Chromium (if it still runs) and start a new one; sessions must `open()` again."""
+        self._check_thread()
+        self._drop_browser(force=True)
+        return self.browser()
+
+    def _drop_browser(self, force: bool = False) -> None:
+        if self._browser is not None and (force or not self._browser.is_connected()):
+            try:
+                self._browser.close()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+            self._browser = None
+
+    def _stop_driver(self) -> None:
+        try:
+            if self._pw is not None:
+                self._pw.stop()
+        except Exception:  # noqa: BLE001
+            pass
+        self._pw = None
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of this host's Chromium browser process (Linux /proc), or None."""
+        proc = Path("/proc")
+        if not proc.is_dir() or not self.connected:
+            return None
+        marker = self._marker.encode()
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                args = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if marker in args and not any(a.startswith(b"--type=") for a in args):
+                return int(entry.name)
+        return None
+
+    def pids(self) -> list[int]:
+        """The browser process and its children (renderers, GPU, utility), for RSS accounting."""
+        root = self.pid
+        if root is None:
+            return []
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                children.setdefault(ppid, []).append(int(entry.name))
+        out, todo = [], [root]
+        while todo:
+            p = todo.pop()
+            out.append(p)
+            todo.extend(children.get(p, []))
+        return out
+
+    def release(self) -> None:
+        """A session is done with the host; the last one out closes Chromium and the driver."""
+        self.sessions = max(0, self.sessions - 1)
+        if self.sessions == 0:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        """Close Chromium and the Playwright driver (idempotent)."""
+        if threading.get_ident() != self.thread_id:
+            return  # Playwright objects cannot be touched from another thread; process exit reaps them
+        self._drop_browser(force=True)
+        self._stop_driver()
+        with self._lock:
+            if self._hosts.get(self.thread_id) is self:
+                del self._hosts[self.thread_id]
+
+
+class Session:
+    """One episode's browser context and page; everything but `origin` is blocked and logged."""
+
+    def __init__(self, origin: str, viewport: tuple[int, int] = (1280, 720), host: BrowserHost | None = None) -> None:
+        if not origin.startswith("http://127.0.0.1:") and not origin.startswith("http://[::1]:"):
+            raise ValueError(f"origin must be a loopback http origin like http://127.0.0.1:PORT, got {origin!r}")
+        w, h = viewport
+        if not (isinstance(w, int) and isinstance(h, int) and 64 <= w <= 4096 and 64 <= h <= 4096):
+            raise ValueError(f"viewport must be (width, height) ints in [64, 4096], got {viewport!r}")
+        self.origin = origin.rstrip("/")
+        self.viewport = (w, h)
+        self.host = host or BrowserHost.for_thread()
+        self.host.sessions += 1
+        self._context = None
+        self._cdp = None
+        self.page = None
+        self._crashed: str | None = None
+        self.blocked: list[str] = []
+        self.closed = False
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def open(self, path: str = "/") -> None:
+        """A fresh context and page at `origin + path` (relaunching Chromium if it died)."""
+        self._close_context()
+        self._crashed = None
+        self.blocked = []
+        browser = self.host.browser()
+        w, h = self.viewport
+        self._context = browser.new_context(
+            viewport={"width": w, "height": h}, device_scale_factor=1, locale="en-US",
+            timezone_id="UTC", reduced_motion="reduce", service_workers="block",
+        )
+        self._context.route("**/*", self._route)
+        try:
+            self._context.route_web_socket("**/*", self._route_ws)
+        except AttributeError:  # Playwright < 1.48: no WebSocket routing
+            pass
+        self._context.add_init_script(_A11Y_JS)
+        self.page = self._context.new_page()
+        self.page.on("crash", lambda _p: setattr(self, "_crashed", "the page's renderer crashed"))
+        self.page.on("dialog", lambda d: d.dismiss())  # alert()/confirm() would block every later call
+        self.page.set_default_timeout(5000)
+        self.page.goto(self.origin + path, wait_until="domcontentloaded")
+        self._cdp = self._context.new_cdp_session(self.page)
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if url == self.origin or url.startswith(self.origin + "/"):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort("blockedbyclient")
+
+    def _route_ws(self, ws) -> None:
+        self.blocked.append(ws.url)
+        ws.close()
+
+    def drain_blocked(self) -> list[str]:
+        """URLs aborted since the last call (then forgotten)."""
+        out, self.blocked = self.blocked, []
+        return out
+
+    def _close_context(self) -> None:
+        if self._context is not None:
+            try:
+                self._context.close()
+            except Exception:  # noqa: BLE001 - the browser may already be gone
+                pass
+        self._context = self._cdp = self.page = None
+
+    def close(self) -> None:
+        """Close the context and let the host shut Chromium down when no session is left."""
+        if self.closed:
+            return
+        self.closed = True
+        self._close_context()
+        self.host.release()
+
+    # -- health ----------------------------------------------------------------------------
+    def check(self) -> None:
+        """Raise BrowserDied when the browser or the page is gone."""
+        if self.page is None:
+            raise BrowserDied("no page is open; call reset()")
+        if self._crashed:
+            raise BrowserDied(self._crashed)
+        if not self.host.connected:
+            raise BrowserDied("the browser process exited")
+        if self.page.is_closed():
+            raise BrowserDied("the page was closed")
+
+    def guard(self, exc: Exception) -> Exception:
+        """Turn a Playwright error into BrowserDied when the browser is gone, else return it."""
+        try:
+            self.check()
+        except BrowserDied as died:
+            return died
+        text = str(exc)
+        if "Target" in text and "closed" in text or "has been closed" in text or "crash" in text.lower():
+            return BrowserDied(text.splitlines()[0])
+        return exc
+
+    # -- observation ---------------------------------------------------------------------
+    def screenshot(self) -> np.ndarray:
+        """The viewport as an H×W×3 uint8 array (CDP capture: no per-call style injection)."""
+        self.check()
+        try:
+            shot = self._cdp.send("Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True})
+            png = base64.b64decode(shot["data"])
+        except Exception as exc:  # noqa: BLE001
+            raise self.guard(exc) from exc
+        with Image.open(io.BytesIO(png)) as im:
+            arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+        w, h = self.viewport
+        if arr.shape[:2] != (h, w):  # a resized window would break pixel coordinates
+            arr = np.asarray(Image.fromarray(arr).resize((w, h)), dtype=np.uint8)
+        return arr
+
+    def evaluate(self, expression: str, arg: Any = None) -> Any:
+        """`page.evaluate`, with a dead browser reported as BrowserDied."""
+        self.check()
+        try:
+            return self.page.evaluate(expression, arg)
+        except Exception as exc:  # noqa: BLE001
+            raise self.guard(exc) from exc
+
+    def evaluate_json(self, function: str) -> Any:
+        """The JSON value a page function (source text, no arguments) returns, sent as one string.
+
+        Playwright serialises objects value by value; for a few hundred values (an a11y list)
+        one JSON string is several times faster.
+        """
+        text = self.evaluate(f"() => JSON.stringify(({function})())")
+        return None if text is None else json.loads(text)
+
+    def a11y(self) -> dict[str, Any]:
+        """`{"text", "items"}`: the visible interactive elements with numbered ids and centres."""
+        return self.evaluate_json("() => window.__stepgymA11y()")
+
+    def blank(self) -> np.ndarray:
+        """A black frame of the viewport's size (the observation after a crash)."""
+        w, h = self.viewport
+        return np.zeros((h, w, 3), np.uint8)
+
+
+def rss_bytes(pids: list[int]) -> int:
+    """Sum of resident memory of these processes (Linux /proc), 0 where unreadable."""
+    total = 0
+    page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
