@@ -35,7 +35,8 @@ def run_demo(out: Path, seed: int = 0, **overrides) -> int:
     for name in ("before_sft", "after_sft", f"iteration_{cfg.iterations - 1}"):
         if (out / "eval" / name / "episodes.jsonl").exists():
             write_report(out / "eval" / name)
-    table = Table(title=f"held-out success on {len(trainer.eval_tasks)} {cfg.eval_split} levels (greedy)")
+    how = "greedy" if cfg.eval_temperature == 0 else f"sampled at temperature {cfg.eval_temperature:g}"
+    table = Table(title=f"held-out success on {len(trainer.eval_tasks)} {cfg.eval_split} levels ({how})")
     for col in ("before SFT", "after SFT", f"after RL ({cfg.algorithm})"):
         table.add_column(col, justify="right")
     table.add_row(*(f"{results.get(k, 0.0) or 0.0:.1%}" for k in ("before_sft", "after_sft", "final")))

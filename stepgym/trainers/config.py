@@ -22,11 +22,12 @@ class TrainConfig:
     """Task split rollouts sample from."""
     eval_split: str = "test"
     """Held-out split for evaluation."""
-    eval_temperature: float = 0.0
-    """Sampling temperature of evaluation (0: greedy; seeded, so repeatable either way)."""
-    eval_tasks: int = 60
+    eval_temperature: float = 1.0
+    """Sampling temperature of evaluation (0: greedy; seeded, so repeatable either way). The default
+    evaluates the sampling policy RL optimises: a greedy tiny policy tends to loop between two states."""
+    eval_tasks: int = 100
     """Evaluate on the first N tasks of the eval split (one greedy episode each)."""
-    num_envs: int = 48
+    num_envs: int = 64
     """Envs stepped as one batch (one policy call per step for all of them)."""
 
     # -- model ---------------------------------------------------------------------------------
@@ -49,7 +50,7 @@ class TrainConfig:
     # -- SFT warm start ----------------------------------------------------------------------
     sft_episodes: int = 600
     """Oracle episodes recorded on the train split for behaviour cloning (0: no SFT)."""
-    sft_epochs: int = 8
+    sft_epochs: int = 3
     """Passes over the recorded oracle steps."""
     sft_lr: float = 1e-3
     """AdamW learning rate of SFT."""
@@ -59,9 +60,9 @@ class TrainConfig:
     # -- RL ---------------------------------------------------------------------------------------
     algorithm: Literal["gigpo", "grpo", "rloo"] = "gigpo"
     """Advantage estimator."""
-    iterations: int = 12
+    iterations: int = 20
     """RL iterations (sample tasks -> roll out -> advantages -> update)."""
-    tasks_per_iteration: int = 6
+    tasks_per_iteration: int = 16
     """Tasks sampled per iteration; each is played `group_size` times."""
     group_size: int = 8
     """Episodes per task (G)."""
@@ -75,8 +76,8 @@ class TrainConfig:
     """Gradient clipping."""
     clip_low: float = 0.2
     """PPO ratio clip below 1."""
-    clip_high: float = 0.28
-    """PPO ratio clip above 1 (clip-higher)."""
+    clip_high: float = 0.2
+    """PPO ratio clip above 1 (raise it for DAPO's clip-higher; it also raises entropy)."""
     dual_clip: float | None = 3.0
     """Dual-clip bound for negative advantages (None: off)."""
     kl_coef: float = 0.0
@@ -103,7 +104,7 @@ class TrainConfig:
     """Seeds model init, task sampling, rollouts and minibatch order."""
     run_dir: str = "runs/train"
     """Where metrics, checkpoints, demos and plots go."""
-    eval_every: int = 4
+    eval_every: int = 5
     """Evaluate every N iterations (and after the last)."""
     checkpoint_every: int = 1
     """Checkpoint every N iterations."""
