@@ -319,14 +319,24 @@ class Session:
         except Exception as exc:  # noqa: BLE001
             raise self.guard(exc) from exc
 
+    def probe(self) -> None:
+        """Raise BrowserDied when the renderer is gone: one cheap evaluate.
+
+        A CDP input event sent to a crashed renderer waits for an acknowledgement that never
+        comes, whereas an evaluate fails at once; gestures call this first.
+        """
+        self.evaluate("0")
+
     def tap(self, x: float, y: float) -> None:
         """A finger tap at (x, y) CSS pixels (touch start + end)."""
+        self.probe()
         self.touch("touchStart", [(x, y)])
         self.touch("touchEnd")
 
     def swipe(self, start: tuple[float, float], end: tuple[float, float], steps: int = 6) -> None:
         """A finger drag from `start` to `end` in `steps` moves, then lift."""
         (x0, y0), (x1, y1) = start, end
+        self.probe()
         self.touch("touchStart", [(x0, y0)])
         for i in range(1, steps + 1):
             self.touch("touchMove", [(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)])
@@ -334,6 +344,7 @@ class Session:
 
     def long_press(self, x: float, y: float, hold_ms: int = 450) -> None:
         """Finger down at (x, y), held `hold_ms` milliseconds (page timers run meanwhile), then lift."""
+        self.probe()
         self.touch("touchStart", [(x, y)])
         try:
             self.page.wait_for_timeout(hold_ms)
