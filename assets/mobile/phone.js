@@ -66,7 +66,7 @@
       else Object.assign(contactById(U.arg), { name, phone, email });
       back();
     },
-    contactMenu: (id) => { U.menu = { kind: "contact", id: +id, items: [["Favorite", "favMenu"], ["Delete", "askDeleteContact"]] }; },
+    contactMenu: (id) => { const c = contactById(+id); U.menu = { kind: "contact", id: +id, items: [[c.favorite ? "Unfavorite" : "Favorite", "favMenu"], ["Delete", "askDeleteContact"]] }; },
     favMenu: () => { ACTS.fav(U.menu.id); U.menu = null; },
     askDeleteContact: () => { const c = contactById(U.menu.id); U.dialog = { kind: "confirm", title: `Delete ${c.name}?`, ok: "Delete", act: "deleteContact", id: c.id }; U.menu = null; },
     deleteContact: () => { S.contacts = S.contacts.filter((c) => c.id !== U.dialog.id); U.dialog = null; },

@@ -290,3 +290,11 @@ def test_killed_browser_truncates_then_reset_recovers():
         assert info["action_valid"] and info["state_key"] != "crashed"
     finally:
         e.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [2, 3, 4, 5])
+def test_every_template_oracle_succeeds_more_seeds(env, seed):
+    for name in NAMES:
+        total, info, _ = play(env, name, seed)
+        assert info["success"] and total == 1.0, (name, seed, env.task.instruction)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from stepgym.envs.mobile.templates import DONE, INFEASIBLE, Template, answer, long_press, open_app, register, tap, type_in
+from stepgym.envs.mobile.templates import (
+    DONE,
+    INFEASIBLE,
+    Template,
+    answer,
+    long_press,
+    open_app,
+    register,
+    tap,
+    type_in,
+)
 from stepgym.envs.mobile.world import LABELS, pick
 
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from stepgym.envs.mobile.templates import DONE, Template, answer, long_press, open_app, register, tap, type_in
+from stepgym.envs.mobile.templates import (
+    DONE,
+    Template,
+    answer,
+    long_press,
+    open_app,
+    register,
+    tap,
+    type_in,
+)
 from stepgym.envs.mobile.world import PHRASES, digits, fresh_number, pick
 
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from stepgym.envs.mobile.templates import DONE, Template, answer, double_tap, long_press, open_app, register, tap, type_in
+from stepgym.envs.mobile.templates import (
+    DONE,
+    Template,
+    answer,
+    double_tap,
+    long_press,
+    open_app,
+    register,
+    tap,
+    type_in,
+)
 from stepgym.envs.mobile.world import WORDS, pick
 
 

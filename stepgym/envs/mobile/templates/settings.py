@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from stepgym.envs.mobile.templates import DONE, INFEASIBLE, Template, answer, open_app, register, tap, type_in
+from stepgym.envs.mobile.templates import (
+    DONE,
+    INFEASIBLE,
+    Template,
+    answer,
+    open_app,
+    register,
+    tap,
+    type_in,
+)
 from stepgym.envs.mobile.world import SETTING_NAMES, pick
 
 
