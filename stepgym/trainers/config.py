@@ -22,6 +22,8 @@ class TrainConfig:
     """Task split rollouts sample from."""
     eval_split: str = "test"
     """Held-out split for evaluation."""
+    eval_temperature: float = 0.0
+    """Sampling temperature of evaluation (0: greedy; seeded, so repeatable either way)."""
     eval_tasks: int = 60
     """Evaluate on the first N tasks of the eval split (one greedy episode each)."""
     num_envs: int = 48

@@ -40,7 +40,8 @@ def sft_examples(policy: HFPolicy, directory: str | Path, successful_only: bool 
     directory = Path(directory)
     eos = policy.eos_ids[0]
     examples = []
-    for ep in read_episodes(directory):
+    # the file holds episodes in finishing order, which depends on how many envs ran them
+    for ep in sorted(read_episodes(directory), key=lambda e: (str(e.seed), e.task_id)):
         if successful_only and not ep.success:
             continue
         inputs = agent_inputs(ep, directory, with_images=policy.prompt.include_image)

@@ -229,6 +229,9 @@ class Trainer:
                 logp = _pad_graph(logps)
                 entropy = _pad_graph(ents)
                 old, mask = _pad([rows[i].old_logprobs for i in idx])
+                if "logprob_mismatch" not in stats:
+                    # before any update the trainer must score tokens as the sampler did
+                    stats["logprob_mismatch"] = [float(((logp.detach() - old).abs() * mask).max())]
                 ref = None
                 if self.reference is not None:
                     with torch.no_grad():
@@ -241,7 +244,7 @@ class Trainer:
                 out.loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.policy.model.parameters(), cfg.max_grad_norm)
                 self.optimizer.step()
-                for k in stats:
+                for k in ("loss", "pg_loss", "kl", "entropy", "clip_fraction", "approx_kl"):
                     stats[k].append(float(getattr(out, k).detach()))
         return {k: float(np.mean(v)) for k, v in stats.items()}
 
@@ -283,9 +286,9 @@ class Trainer:
                           "examples": len(examples)})
 
     def evaluate(self, name: str) -> float:
-        """Greedy success rate on the held-out tasks; episodes recorded under eval/NAME."""
+        """Success rate on the held-out tasks (greedy unless `eval_temperature`); episodes under eval/NAME."""
         cfg = self.cfg
-        settings = GenerationSettings(max_new_tokens=cfg.max_new_tokens, temperature=0.0, seed=cfg.seed)
+        settings = GenerationSettings(max_new_tokens=cfg.max_new_tokens, temperature=cfg.eval_temperature, seed=cfg.seed)
         sampler = SamplingPolicy(self.policy, settings, EVAL_CALL_BASE)
         jobs = [EpisodeJob(seed=i, task_id=t.task_id) for i, t in enumerate(self.eval_tasks)]
         out = self.run_dir / "eval" / name

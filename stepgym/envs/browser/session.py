@@ -32,6 +32,24 @@ from stepgym.envs.browser.launch import LAUNCH_FLAGS, find_chromium
 _A11Y_JS = (Path(__file__).with_name("a11y.js")).read_text(encoding="utf-8")
 
 
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendant process ids (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
 class BrowserDied(RuntimeError):
     """The browser process or the page's renderer is gone; the episode cannot go on."""
 
@@ -151,23 +169,7 @@ class BrowserHost:
 
     def pids(self) -> list[int]:
         """The browser process and its children (renderers, GPU, utility), for RSS accounting."""
-        root = self.pid
-        if root is None:
-            return []
-        children: dict[int, list[int]] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                children.setdefault(ppid, []).append(int(entry.name))
-        out, todo = [], [root]
-        while todo:
-            p = todo.pop()
-            out.append(p)
-            todo.extend(children.get(p, []))
-        return out
+        return [] if self.pid is None else process_tree(self.pid)
 
     def release(self) -> None:
         """A session is done with the host; the last one out closes Chromium and the driver."""
