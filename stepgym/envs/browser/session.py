@@ -330,12 +330,14 @@ class Session:
         self.evaluate("0")
 
     def tap(self, x: float, y: float) -> None:
-        """A finger tap at (x, y) CSS pixels (touch start + end)."""
-        self.probe()
-        self.touch("touchStart", [(x, y)])
-        self.touch("touchEnd")
+        """A finger tap at (x, y) CSS pixels (Playwright's touchscreen: one call, crash-aware)."""
+        self.check()
+        try:
+            self.page.touchscreen.tap(x, y)
+        except Exception as exc:  # noqa: BLE001
+            raise self.guard(exc) from exc
 
-    def swipe(self, start: tuple[float, float], end: tuple[float, float], steps: int = 6) -> None:
+    def swipe(self, start: tuple[float, float], end: tuple[float, float], steps: int = 4) -> None:
         """A finger drag from `start` to `end` in `steps` moves, then lift."""
         (x0, y0), (x1, y1) = start, end
         self.probe()
