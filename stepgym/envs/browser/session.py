@@ -337,8 +337,12 @@ class Session:
         except Exception as exc:  # noqa: BLE001
             raise self.guard(exc) from exc
 
-    def swipe(self, start: tuple[float, float], end: tuple[float, float], steps: int = 4) -> None:
-        """A finger drag from `start` to `end` in `steps` moves, then lift."""
+    def swipe(self, start: tuple[float, float], end: tuple[float, float], steps: int = 2) -> None:
+        """A finger drag from `start` to `end` in `steps` moves, then lift.
+
+        Each CDP touch event waits for the renderer's acknowledgement (about one frame), so a
+        swipe costs roughly (steps + 2) frames; two moves are enough for the apps to see a drag.
+        """
         (x0, y0), (x1, y1) = start, end
         self.probe()
         self.touch("touchStart", [(x0, y0)])
