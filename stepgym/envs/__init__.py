@@ -22,6 +22,8 @@ register("stepgym/Desktop-v0", "stepgym.envs.desktop:DesktopEnv", kwargs={"actio
          description="GUI desktop of web apps in Chromium (files, editor, sheet, mail, settings); OSWorld computer_13 actions")
 register("stepgym/Desktop-pyautogui-v0", "stepgym.envs.desktop:DesktopEnv", kwargs={"action_space": "pyautogui"},
          description="The same desktop driven by OSWorld pyautogui code strings (parsed with ast, never executed)")
+register("stepgym/Mobile-v0", "stepgym.envs.mobile:MobileEnv",
+         description="Android-style phone of web apps in Chromium (touch); AndroidWorld JSON actions, 39 task templates")
 
 __all__ = [
     "StepEnv", "ActionError", "Outcome", "FreeText", "AnyImage",

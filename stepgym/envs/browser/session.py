@@ -191,7 +191,16 @@ class BrowserHost:
 class Session:
     """One episode's browser context and page; everything but `origin` is blocked and logged."""
 
-    def __init__(self, origin: str, viewport: tuple[int, int] = (1280, 720), host: BrowserHost | None = None) -> None:
+    def __init__(
+        self,
+        origin: str,
+        viewport: tuple[int, int] = (1280, 720),
+        host: BrowserHost | None = None,
+        context_options: dict[str, Any] | None = None,
+    ) -> None:
+        """`context_options` go to `browser.new_context` on top of the defaults, e.g. a phone:
+        `{"is_mobile": True, "has_touch": True, "device_scale_factor": 2, "user_agent": ...}`
+        (`viewport` stays the screenshot and coordinate size in CSS pixels)."""
         if not origin.startswith("http://127.0.0.1:") and not origin.startswith("http://[::1]:"):
             raise ValueError(f"origin must be a loopback http origin like http://127.0.0.1:PORT, got {origin!r}")
         w, h = viewport
@@ -199,6 +208,11 @@ class Session:
             raise ValueError(f"viewport must be (width, height) ints in [64, 4096], got {viewport!r}")
         self.origin = origin.rstrip("/")
         self.viewport = (w, h)
+        options = dict(context_options or {})
+        bad = sorted(set(options) & {"viewport", "screen"})
+        if bad:
+            raise ValueError(f"context_options may not set {bad}; pass viewport=(width, height) instead")
+        self.context_options = options
         self.host = host or BrowserHost.for_thread()
         self.host.sessions += 1
         self._context = None
@@ -216,10 +230,12 @@ class Session:
         self.blocked = []
         browser = self.host.browser()
         w, h = self.viewport
-        self._context = browser.new_context(
-            viewport={"width": w, "height": h}, device_scale_factor=1, locale="en-US",
-            timezone_id="UTC", reduced_motion="reduce", service_workers="block",
-        )
+        options = {
+            "viewport": {"width": w, "height": h}, "device_scale_factor": 1, "locale": "en-US",
+            "timezone_id": "UTC", "reduced_motion": "reduce", "service_workers": "block",
+        }
+        options.update(self.context_options)
+        self._context = browser.new_context(**options)
         self._context.route("**/*", self._route)
         try:
             self._context.route_web_socket("**/*", self._route_ws)
@@ -288,6 +304,61 @@ class Session:
         if "Target" in text and "closed" in text or "has been closed" in text or "crash" in text.lower():
             return BrowserDied(text.splitlines()[0])
         return exc
+
+    # -- touch input (contexts opened with has_touch=True) --------------------------------
+    def touch(self, kind: str, points: list[tuple[float, float]] = ()) -> None:
+        """Send one CDP touch event: kind is "touchStart", "touchMove", "touchEnd" or "touchCancel".
+
+        Chromium turns these into TouchEvents on the page (the context needs has_touch=True);
+        `points` are CSS-pixel (x, y) of the fingers down, empty for touchEnd.
+        """
+        if kind not in ("touchStart", "touchMove", "touchEnd", "touchCancel"):
+            raise ValueError(f"touch kind must be touchStart/touchMove/touchEnd/touchCancel, got {kind!r}")
+        self.check()
+        try:
+            self._cdp.send("Input.dispatchTouchEvent", {
+                "type": kind, "touchPoints": [{"x": float(x), "y": float(y)} for x, y in points]})
+        except Exception as exc:  # noqa: BLE001
+            raise self.guard(exc) from exc
+
+    def probe(self) -> None:
+        """Raise BrowserDied when the renderer is gone: one cheap evaluate.
+
+        A CDP input event sent to a crashed renderer waits for an acknowledgement that never
+        comes, whereas an evaluate fails at once; gestures call this first.
+        """
+        self.evaluate("0")
+
+    def tap(self, x: float, y: float) -> None:
+        """A finger tap at (x, y) CSS pixels (Playwright's touchscreen: one call, crash-aware)."""
+        self.check()
+        try:
+            self.page.touchscreen.tap(x, y)
+        except Exception as exc:  # noqa: BLE001
+            raise self.guard(exc) from exc
+
+    def swipe(self, start: tuple[float, float], end: tuple[float, float], steps: int = 2) -> None:
+        """A finger drag from `start` to `end` in `steps` moves, then lift.
+
+        Each CDP touch event waits for the renderer's acknowledgement (about one frame), so a
+        swipe costs roughly (steps + 2) frames; two moves are enough for the apps to see a drag.
+        """
+        (x0, y0), (x1, y1) = start, end
+        self.probe()
+        self.touch("touchStart", [(x0, y0)])
+        for i in range(1, steps + 1):
+            self.touch("touchMove", [(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)])
+        self.touch("touchEnd")
+
+    def long_press(self, x: float, y: float, hold_ms: int = 450) -> None:
+        """Finger down at (x, y), held `hold_ms` milliseconds (page timers run meanwhile), then lift."""
+        self.probe()
+        self.touch("touchStart", [(x, y)])
+        try:
+            self.page.wait_for_timeout(hold_ms)
+        except Exception as exc:  # noqa: BLE001
+            raise self.guard(exc) from exc
+        self.touch("touchEnd")
 
     # -- observation ---------------------------------------------------------------------
     def screenshot(self) -> np.ndarray:

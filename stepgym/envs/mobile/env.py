@@ -1,0 +1,391 @@
+"""Mobile-v0: a phone of web apps (contacts, messages, clock, notes, settings) in real Chromium.
+
+Chromium runs with a phone profile (touch, mobile viewport); actions are AndroidWorld's JSON
+actions, delivered as real touch events; tasks are parameterised templates checked on app state.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from typing import Any
+
+import numpy as np
+
+from stepgym.envs.browser import BrowserDied, Session, StaticServer
+from stepgym.envs.core import ActionError, Outcome, StepEnv
+from stepgym.envs.mobile import actions as A
+from stepgym.envs.mobile.templates import TEMPLATES, Template, load_all
+from stepgym.envs.mobile.world import copy_world, make_world
+from stepgym.envs.tasks import Task, TaskSuite
+from stepgym.paths import asset_path
+
+PAGE = "/phone.html"
+UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/120.0 Mobile Safari/537.36")
+
+ACTION_DOC = """\
+You operate an Android-style phone (screen {w}x{h} pixels, origin top-left) with the apps
+Contacts, Messages, Clock, Notes and Settings. Each step you see a screenshot and the visible UI
+elements as "[index] class "text" desc="..." bounds=(left,top,right,bottom) flags".
+Reply with one JSON action (AndroidWorld format):
+{{"action_type": "click", "index": 3}}  or  {{"action_type": "click", "x": 180, "y": 300}}
+{{"action_type": "double_tap", "index": 3}}   {{"action_type": "long_press", "index": 3}}
+{{"action_type": "scroll", "direction": "down"}}  (scroll shows content further down; optional index)
+{{"action_type": "swipe", "direction": "up"}}  (the finger moves up: the opposite of scroll)
+{{"action_type": "input_text", "text": "hello", "index": 5, "clear_text": false}}  (types, then Enter)
+{{"action_type": "keyboard_enter"}}  {{"action_type": "navigate_back"}}  {{"action_type": "navigate_home"}}
+{{"action_type": "open_app", "app_name": "Contacts"}}  {{"action_type": "wait"}}
+{{"action_type": "answer", "text": "..."}}  (for questions; then finish)
+{{"action_type": "status", "goal_status": "complete"}}  or  "infeasible" when the task cannot be done."""
+
+
+@functools.lru_cache(maxsize=1)
+def inlined_page() -> str:
+    """index.html with phone.css and phone.js inlined: one request per reset."""
+    root = asset_path("mobile")
+    html = (root / "index.html").read_text(encoding="utf-8")
+    for tag, name, wrap in (('<link rel="stylesheet" href="phone.css">', "phone.css", "style"),
+                            ('<script src="phone.js"></script>', "phone.js", "script")):
+        if tag not in html:
+            raise ValueError(f"assets/mobile/index.html lost {tag!r}; inlined_page() needs it")
+        html = html.replace(tag, f"<{wrap}>\n{(root / name).read_text(encoding='utf-8')}\n</{wrap}>")
+    return html
+
+
+def template_suite(names: list[str] | None = None) -> TaskSuite:
+    """One task per template (task_id = template name); parameters are drawn at reset from the seed."""
+    registry = load_all()
+    chosen = sorted(registry) if names is None else list(names)
+    tasks = []
+    for name in chosen:
+        if name not in registry:
+            raise KeyError(f"unknown mobile template {name!r}; known: {', '.join(sorted(registry))}")
+        cls = registry[name]
+        tasks.append(Task(task_id=name, instruction=f"[{cls.app}] {name}", split="all",
+                          data={"template": name, "app": cls.app, "complexity": cls.complexity,
+                                "infeasible": cls.infeasible, "retrieval": cls.retrieval}))
+    return TaskSuite(tasks, name="mobile")
+
+
+def format_elements(elements: list[dict[str, Any]]) -> str:
+    """AndroidWorld-style UI element lines, one per visible element."""
+    lines = []
+    for e in elements:
+        flags = [f for f in ("clickable", "long_clickable", "editable", "focused") if e.get(f)]
+        if e.get("checked") is not None:
+            flags.append("checked" if e["checked"] else "unchecked")
+        desc = f' desc="{e["content_description"]}"' if e["content_description"] else ""
+        b = e["bounds"]
+        lines.append(f'[{e["index"]}] {e["class_name"].rsplit(".", 1)[-1]} "{e["text"][:80]}"{desc} '
+                     f'bounds=({b[0]},{b[1]},{b[2]},{b[3]}){" " + " ".join(flags) if flags else ""}')
+    return "\n".join(lines)
+
+
+class MobileEnv(StepEnv):
+    """A phone of web apps in Chromium's mobile emulation, driven by AndroidWorld JSON actions."""
+
+    visual = True
+    action_examples = (
+        '{"action_type": "open_app", "app_name": "Contacts"}', '{"action_type": "click", "index": 1}',
+        '{"action_type": "click", "x": 180, "y": 320}', '{"action_type": "long_press", "index": 2}',
+        '{"action_type": "scroll", "direction": "down"}', '{"action_type": "swipe", "direction": "up"}',
+        '{"action_type": "input_text", "text": "hi"}', '{"action_type": "navigate_back"}',
+        '{"action_type": "navigate_home"}', '{"action_type": "wait"}',
+        '{"action_type": "status", "goal_status": "complete"}',
+    )
+
+    def __init__(
+        self,
+        templates: list[str] | None = None,
+        split: str = "all",
+        max_steps: int | None = None,
+        viewport: tuple[int, int] = (360, 640),
+        device_scale_factor: float = 1.0,
+        image: bool = True,
+        render_mode: str | None = None,
+    ) -> None:
+        """`templates`: names to play (default: all registered); `max_steps`: None gives each
+        task 10 x its complexity steps (AndroidWorld's budget), an int overrides it;
+        `viewport` is the screen in CSS pixels (actions and screenshots use it);
+        `image=False` skips screenshots."""
+        self.visual = bool(image)
+        self.viewport = (int(viewport[0]), int(viewport[1]))
+        self.device_scale_factor = float(device_scale_factor)
+        self.action_doc = ACTION_DOC.format(w=self.viewport[0], h=self.viewport[1])
+        self._fixed_steps = max_steps
+        super().__init__(template_suite(templates), split=split, max_steps=max_steps or 10, render_mode=render_mode)
+        self._server: StaticServer | None = None
+        self._session: Session | None = None
+        self._snap: dict[str, Any] | None = None
+        self._image: np.ndarray | None = None
+        self._reset_seed: int | None = None
+        self._template: Template | None = None
+        self._params: dict[str, Any] = {}
+        self._answer: str | None = None
+        self._crash: str | None = None
+        self._oracle_i = 0
+        self._oracle_pending: tuple[int, str] | None = None
+
+    # -- episode setup -------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """StepEnv.reset; seed s picks template s mod N (seeds 0..N-1 play each once) and draws
+        the template's parameters and the phone's data from the seed."""
+        self._reset_seed = seed
+        return super().reset(seed=seed, options=options)
+
+    def _choose_task(self, options: dict[str, Any] | None) -> Task:
+        if self._reset_seed is not None and not (options or {}).get("task_id") and not (options or {}).get("task"):
+            return self.split_tasks[int(self._reset_seed) % len(self.split_tasks)]
+        return super()._choose_task(options)
+
+    def _ensure_session(self) -> Session:
+        if self._server is None:
+            self._server = StaticServer(asset_path("mobile"))
+            self._server.add_page(PAGE, inlined_page())
+        if self._session is None:
+            self._session = Session(self._server.origin, viewport=self.viewport, context_options={
+                "is_mobile": True, "has_touch": True, "device_scale_factor": self.device_scale_factor, "user_agent": UA})
+        return self._session
+
+    def _load_task(self, task: Task) -> None:
+        name = task.data.get("template", task.task_id)
+        if name not in TEMPLATES:
+            raise KeyError(f"task {task.task_id!r} names no known mobile template ({name!r})")
+        template = TEMPLATES[name]()
+        world = make_world(self.np_random)
+        params = template.params(self.np_random, world)
+        world = copy_world(world)
+        template.setup(world, params)
+        self._template, self._params = template, params
+        self.task = Task(task_id=task.task_id, instruction=template.goal(params), split=task.split,
+                         data={**task.data, "params": params})
+        self.max_steps = self._fixed_steps or max(1, round(10 * template.complexity))
+        session = self._ensure_session()
+        try:
+            session.open(PAGE)
+        except Exception:  # noqa: BLE001 - a browser that died between episodes: relaunch once
+            session.host.relaunch()
+            session.open(PAGE)
+        session.evaluate("(s) => phone.setup(s)", world)
+        self._snap = None
+        self._image = None
+        self._answer = None
+        self._crash = None
+        self._oracle_i = 0
+        self._oracle_pending = None
+
+    # -- actions ---------------------------------------------------------------------------
+    def parse_action(self, action: str | dict) -> dict[str, Any]:
+        return A.parse(action, self.viewport)
+
+    def _point(self, a: dict[str, Any], default: tuple[int, int] | None = None) -> tuple[float, float]:
+        if "index" in a:
+            elements = self._snapshot()["elements"]
+            if a["index"] >= len(elements):
+                raise ActionError(f"index {a['index']} is not on screen; the element list has indices 0..{len(elements) - 1}")
+            left, top, right, bottom = elements[a["index"]]["bounds"]
+            return (left + right) / 2, (top + bottom) / 2
+        if "x" in a:
+            return a["x"], a["y"]
+        if default is None:
+            raise ActionError(f"{a['action_type']} needs an index or x, y")
+        return default
+
+    def _apply(self, parsed: dict[str, Any]) -> Outcome:
+        s = self._session
+        s.check()
+        kind = parsed["action_type"]
+        w, h = self.viewport
+        try:
+            if kind == "status":
+                infeasible = parsed["goal_status"] == "infeasible"
+                score = self._score(infeasible)
+                return Outcome(reward=score, terminated=True, success=score >= 1.0)
+            if kind == "answer":
+                self._answer = parsed["text"]
+            elif kind in A.POINTED:
+                x, y = self._point(parsed)
+                if kind == "long_press":
+                    s.long_press(x, y)
+                else:
+                    s.tap(x, y)
+                    if kind == "double_tap":
+                        s.tap(x, y)
+            elif kind in ("scroll", "swipe"):
+                cx, cy = self._point(parsed, default=(w // 2, h // 2))
+                d = parsed["direction"]
+                if kind == "scroll":  # scrolling down means the finger moves up
+                    d = {"up": "down", "down": "up", "left": "right", "right": "left"}[d]
+                dx = {"left": -1, "right": 1}.get(d, 0) * w * 0.3
+                dy = {"up": -1, "down": 1}.get(d, 0) * h * 0.25
+                clamp = lambda v, hi: min(max(v, 1), hi - 2)  # noqa: E731
+                s.swipe((clamp(cx - dx, w), clamp(cy - dy, h)), (clamp(cx + dx, w), clamp(cy + dy, h)))
+            elif kind == "input_text":
+                self._input_text(parsed)
+            elif kind == "keyboard_enter":
+                s.page.keyboard.press("Enter")
+            elif kind == "navigate_home":
+                s.evaluate("() => phone.home()")
+            elif kind == "navigate_back":
+                s.evaluate("() => phone.back()")
+            elif kind == "open_app":
+                if not s.evaluate("(n) => phone.openApp(n)", parsed["app_name"]):
+                    apps = ", ".join(a["name"] for a in s.evaluate("() => phone.apps"))
+                    raise ActionError(f"no app named {parsed['app_name']!r:.40}; installed apps: {apps}")
+        except (ActionError, BrowserDied):
+            raise
+        except Exception as exc:  # noqa: BLE001 - Playwright errors: a dead browser or a refused input
+            err = s.guard(exc)
+            if isinstance(err, BrowserDied):
+                raise err from exc
+            raise ActionError(f"the phone refused {kind}: {str(exc).splitlines()[0]}") from None
+        finally:
+            self._snap = None
+            self._image = None
+        if self.steps + 1 >= self.max_steps:  # the step limit ends the episode: score it now
+            score = self._score(False)
+            return Outcome(reward=score, success=score >= 1.0)
+        return Outcome()
+
+    def _input_text(self, a: dict[str, Any]) -> None:
+        s = self._session
+        if "index" in a:
+            element = self._snapshot()["elements"][a["index"]] if a["index"] < len(self._snapshot()["elements"]) else None
+            if element is not None and not element["editable"]:
+                raise ActionError(f"element {a['index']} ({element['class_name'].rsplit('.', 1)[-1]} "
+                                  f"{element['text'][:30]!r}) is not a text field")
+            s.tap(*self._point(a))
+        if not s.evaluate("() => !!document.activeElement && document.activeElement.tagName === 'INPUT'"):
+            raise ActionError("no text field is focused; give input_text the index of an editable element")
+        if a.get("clear_text"):
+            s.evaluate("() => { const el = document.activeElement; el.value = ''; "
+                       "el.dispatchEvent(new Event('input', {bubbles: true})); }")
+        if a["text"]:
+            s.page.keyboard.insert_text(a["text"])
+        s.page.keyboard.press("Enter")
+
+    def _score(self, said_infeasible: bool) -> float:
+        if self._template.infeasible:
+            return 1.0 if said_infeasible else 0.0
+        if said_infeasible:
+            return 0.0
+        state = self._snapshot()["state"]
+        return float(min(1.0, max(0.0, self._template.check(state, self._params, self._answer))))
+
+    def step(self, action: str | dict):
+        """StepEnv.step, plus crash handling: a dead browser ends the episode (truncated, info["error"])."""
+        self._advance_oracle(action)
+        self._snap = None
+        self._image = None
+        try:
+            return super().step(action)
+        except BrowserDied as exc:
+            return self._crashed(str(exc))
+
+    def _crashed(self, message: str):
+        self._done = True
+        self._crash = message
+        info = {
+            "task_id": self.task.task_id, "state_key": "crashed", "action_valid": True, "action_error": None,
+            "parsed_action": None, "success": False, "error": f"browser crashed: {message}", "blocked_requests": [],
+        }
+        obs = {"text": f"The browser crashed ({message}); the episode ended. Call reset().",
+               "image": np.zeros((self.viewport[1], self.viewport[0], 3), np.uint8)}
+        if not self.visual:
+            obs.pop("image")
+        return obs, 0.0, False, True, info
+
+    # -- observation -----------------------------------------------------------------------
+    def _snapshot(self) -> dict[str, Any]:
+        """App state, screen and element list, read in one round trip, cached until the next action."""
+        if self._snap is None:
+            self._snap = self._session.evaluate_json("() => phone.snapshot()")
+        return self._snap
+
+    def _observe_text(self) -> str:
+        snap = self._snapshot()
+        scr = snap["screen"]
+        where = "home screen" if scr["app"] == "home" else f"{scr['app']} / {scr['view']}"
+        if scr["menu"]:
+            where += " (menu open)"
+        if scr["dialog"]:
+            where += " (dialog open)"
+        lines = [f"Task: {self.task.instruction}", f"Screen: {where}"]
+        if self._answer is not None:
+            lines.append(f"Your answer so far: {self._answer}")
+        lines += ["UI elements:", format_elements(snap["elements"])]
+        return "\n".join(lines)
+
+    def _observe_image(self) -> np.ndarray:
+        if self._image is None:
+            self._image = self._session.screenshot()
+        return self._image
+
+    def _step_info(self) -> dict[str, Any]:
+        snap = self._snapshot()
+        taps = [A.to_text({"action_type": "click", "index": e["index"]}) for e in snap["elements"] if e["clickable"]]
+        return {"blocked_requests": self._session.drain_blocked(), "screen": snap["screen"],
+                "available_actions": taps + ['{"action_type": "navigate_back"}', '{"action_type": "scroll", "direction": "down"}',
+                                             '{"action_type": "status", "goal_status": "complete"}']}
+
+    def state_key(self) -> str:
+        """`<app>/<view>:<hash>` of the apps' data plus the screen (view, open menu/dialog, typed fields)."""
+        snap = self._snapshot()
+        scr = snap["screen"]
+        blob = json.dumps({"state": snap["state"], "screen": scr, "answer": self._answer}, sort_keys=True, separators=(",", ":"))
+        return f"{scr['app']}/{scr['view']}:{hashlib.sha1(blob.encode()).hexdigest()[:16]}"
+
+    def app_state(self) -> dict[str, Any]:
+        """The apps' data as JSON (what template checks read)."""
+        return self._snapshot()["state"]
+
+    # -- oracle ----------------------------------------------------------------------------
+    def oracle_action(self) -> str:
+        """The next action of the template's scripted solution, its target resolved to an index now.
+
+        A target below or above the visible part of a list gives a scroll toward it first; a
+        target that is not on screen at all gives wait. The oracle never raises.
+        """
+        plan = self._template.oracle(self._params) if self._template else []
+        i = self._oracle_i
+        step = dict(plan[i]) if i < len(plan) else {"action_type": "status", "goal_status": "complete"}
+        key = step.pop("key", None)
+        if key is not None:
+            found = self._session.evaluate("(k) => phone.find(k)", key)
+            if found is None:
+                step = {"action_type": "wait"}
+            elif "scroll" in found:
+                step = {"action_type": "scroll", "direction": found["scroll"]}
+            else:
+                step = {**step, "index": found["index"]}
+                step = {"action_type": step.pop("action_type"), **step}
+        text = A.to_text(step)
+        if key is None or step.get("index") is not None:
+            self._oracle_pending = (self.steps, text)
+        else:
+            self._oracle_pending = None
+        return text
+
+    def _advance_oracle(self, action: Any) -> None:
+        if self._oracle_pending == (self.steps, action):
+            self._oracle_i += 1
+        self._oracle_pending = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        super().close()
+
+    def __del__(self) -> None:  # envs dropped without close(): free the port at least
+        try:
+            if self._server is not None:
+                self._server.close()
+        except Exception:  # noqa: BLE001
+            pass
