@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from stepgym.envs.browser import BrowserDied, Session, StaticServer
-from stepgym.envs.core import ActionError, Outcome, StepEnv
+from stepgym.envs.browser import BrowserDied
+from stepgym.envs.browser.env import BrowserEnv
+from stepgym.envs.core import ActionError, Outcome
 from stepgym.envs.desktop import actions as A
 from stepgym.envs.desktop.evaluator import evaluate, validate
 from stepgym.envs.tasks import Task, TaskSuite
@@ -94,10 +95,12 @@ def load_tasks(source: str | Path | TaskSuite = "default") -> TaskSuite:
     return TaskSuite(tasks, name="desktop")
 
 
-class DesktopEnv(StepEnv):
+class DesktopEnv(BrowserEnv):
     """A desktop of web apps in real Chromium, driven by OSWorld's computer_13 or pyautogui actions."""
 
     visual = True
+    asset_family = "desktop"
+    page = PAGE
 
     def __init__(
         self,
@@ -136,37 +139,11 @@ class DesktopEnv(StepEnv):
             )
         self.show_a11y = bool(a11y)
         super().__init__(load_tasks(tasks), split=split, max_steps=max_steps, render_mode=render_mode)
-        self._server: StaticServer | None = None
-        self._session: Session | None = None
-        self._snap: dict[str, Any] | None = None
+        self._init_browser_state()
         self._mouse = [0, 0]
         self._last_action: str | None = None
-        self._crash: str | None = None
-        self._image: np.ndarray | None = None
-        self._reset_seed: int | None = None
-        self._oracle_i = 0
-        self._oracle_pending: tuple[int, str] | None = None
 
     # -- episode setup -------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        """StepEnv.reset; without a task in `options`, seed s picks task s mod N of the split
-        (so seeds 0..N-1 play every task once), no seed picks one at random."""
-        self._reset_seed = seed
-        return super().reset(seed=seed, options=options)
-
-    def _choose_task(self, options: dict[str, Any] | None) -> Task:
-        if self._reset_seed is not None and not (options or {}).get("task_id") and not (options or {}).get("task"):
-            return self.split_tasks[int(self._reset_seed) % len(self.split_tasks)]
-        return super()._choose_task(options)
-
-    def _ensure_session(self) -> Session:
-        if self._server is None:
-            self._server = StaticServer(asset_path("desktop"))
-            self._server.add_page(PAGE, inlined_page())
-        if self._session is None:
-            self._session = Session(self._server.origin, viewport=self.viewport)
-        return self._session
-
     def _load_task(self, task: Task) -> None:
         session = self._ensure_session()
         try:
@@ -230,27 +207,11 @@ class DesktopEnv(StepEnv):
             self._snap = None
         return evaluate(evaluator, self._snapshot()["state"], self._last_action)
 
-    def step(self, action: str | dict):
-        """StepEnv.step, plus crash handling: a dead browser ends the episode (truncated, info["error"])."""
-        self._advance_oracle(action)
-        self._snap = None  # every step observes afresh (and never hands out the same array twice)
-        self._image = None
-        try:
-            return super().step(action)
-        except BrowserDied as exc:
-            return self._crashed(str(exc))
+    def _page_html(self) -> str:
+        return inlined_page()
 
-    def _crashed(self, message: str):
-        self._done = True
-        self._crash = message
-        info = {
-            "task_id": self.task.task_id, "state_key": "crashed", "action_valid": True, "action_error": None,
-            "parsed_action": None, "success": False, "error": f"browser crashed: {message}",
-            "blocked_requests": [], "available_actions": [],
-        }
-        obs = {"text": f"The browser crashed ({message}); the episode ended. Call reset().",
-               "image": self._session.blank() if self._session else np.zeros((*self.viewport[::-1], 3), np.uint8)}
-        return obs, 0.0, False, True, info
+    def _crash_info(self) -> dict[str, Any]:
+        return {"available_actions": []}
 
     # -- observation -----------------------------------------------------------------------
     def _snapshot(self) -> dict[str, Any]:
@@ -318,24 +279,4 @@ class DesktopEnv(StepEnv):
         self._oracle_pending = (self.steps, text)
         return text
 
-    def _advance_oracle(self, action: Any) -> None:
-        if self._oracle_pending == (self.steps, action):
-            self._oracle_i += 1
-        self._oracle_pending = None
-
     # -- lifecycle -------------------------------------------------------------------------
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        super().close()
-
-    def __del__(self) -> None:  # envs dropped without close(): free the port at least
-        try:
-            if self._server is not None:
-                self._server.close()
-        except Exception:  # noqa: BLE001
-            pass

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from stepgym.envs.browser import BrowserDied, Session, StaticServer
-from stepgym.envs.core import ActionError, Outcome, StepEnv
+from stepgym.envs.browser import BrowserDied
+from stepgym.envs.browser.env import BrowserEnv
+from stepgym.envs.core import ActionError, Outcome
 from stepgym.envs.mobile import actions as A
 from stepgym.envs.mobile.templates import TEMPLATES, Template, load_all
 from stepgym.envs.mobile.world import copy_world, make_world
@@ -83,10 +84,12 @@ def format_elements(elements: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-class MobileEnv(StepEnv):
+class MobileEnv(BrowserEnv):
     """A phone of web apps in Chromium's mobile emulation, driven by AndroidWorld JSON actions."""
 
     visual = True
+    asset_family = "mobile"
+    page = PAGE
     action_examples = (
         '{"action_type": "open_app", "app_name": "Contacts"}', '{"action_type": "click", "index": 1}',
         '{"action_type": "click", "x": 180, "y": 320}', '{"action_type": "long_press", "index": 2}',
@@ -116,39 +119,12 @@ class MobileEnv(StepEnv):
         self.action_doc = ACTION_DOC.format(w=self.viewport[0], h=self.viewport[1])
         self._fixed_steps = max_steps
         super().__init__(template_suite(templates), split=split, max_steps=max_steps or 10, render_mode=render_mode)
-        self._server: StaticServer | None = None
-        self._session: Session | None = None
-        self._snap: dict[str, Any] | None = None
-        self._image: np.ndarray | None = None
-        self._reset_seed: int | None = None
+        self._init_browser_state()
         self._template: Template | None = None
         self._params: dict[str, Any] = {}
         self._answer: str | None = None
-        self._crash: str | None = None
-        self._oracle_i = 0
-        self._oracle_pending: tuple[int, str] | None = None
 
     # -- episode setup -------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        """StepEnv.reset; seed s picks template s mod N (seeds 0..N-1 play each once) and draws
-        the template's parameters and the phone's data from the seed."""
-        self._reset_seed = seed
-        return super().reset(seed=seed, options=options)
-
-    def _choose_task(self, options: dict[str, Any] | None) -> Task:
-        if self._reset_seed is not None and not (options or {}).get("task_id") and not (options or {}).get("task"):
-            return self.split_tasks[int(self._reset_seed) % len(self.split_tasks)]
-        return super()._choose_task(options)
-
-    def _ensure_session(self) -> Session:
-        if self._server is None:
-            self._server = StaticServer(asset_path("mobile"))
-            self._server.add_page(PAGE, inlined_page())
-        if self._session is None:
-            self._session = Session(self._server.origin, viewport=self.viewport, context_options={
-                "is_mobile": True, "has_touch": True, "device_scale_factor": self.device_scale_factor, "user_agent": UA})
-        return self._session
-
     def _load_task(self, task: Task) -> None:
         name = task.data.get("template", task.task_id)
         if name not in TEMPLATES:
@@ -274,28 +250,12 @@ class MobileEnv(StepEnv):
         state = self._snapshot()["state"]
         return float(min(1.0, max(0.0, self._template.check(state, self._params, self._answer))))
 
-    def step(self, action: str | dict):
-        """StepEnv.step, plus crash handling: a dead browser ends the episode (truncated, info["error"])."""
-        self._advance_oracle(action)
-        self._snap = None
-        self._image = None
-        try:
-            return super().step(action)
-        except BrowserDied as exc:
-            return self._crashed(str(exc))
+    def _page_html(self) -> str:
+        return inlined_page()
 
-    def _crashed(self, message: str):
-        self._done = True
-        self._crash = message
-        info = {
-            "task_id": self.task.task_id, "state_key": "crashed", "action_valid": True, "action_error": None,
-            "parsed_action": None, "success": False, "error": f"browser crashed: {message}", "blocked_requests": [],
-        }
-        obs = {"text": f"The browser crashed ({message}); the episode ended. Call reset().",
-               "image": np.zeros((self.viewport[1], self.viewport[0], 3), np.uint8)}
-        if not self.visual:
-            obs.pop("image")
-        return obs, 0.0, False, True, info
+    def context_options(self) -> dict[str, Any]:
+        return {"is_mobile": True, "has_touch": True, "device_scale_factor": self.device_scale_factor,
+                "user_agent": UA}
 
     # -- observation -----------------------------------------------------------------------
     def _snapshot(self) -> dict[str, Any]:
@@ -368,24 +328,4 @@ class MobileEnv(StepEnv):
             self._oracle_pending = None
         return text
 
-    def _advance_oracle(self, action: Any) -> None:
-        if self._oracle_pending == (self.steps, action):
-            self._oracle_i += 1
-        self._oracle_pending = None
-
     # -- lifecycle -------------------------------------------------------------------------
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        super().close()
-
-    def __del__(self) -> None:  # envs dropped without close(): free the port at least
-        try:
-            if self._server is not None:
-                self._server.close()
-        except Exception:  # noqa: BLE001
-            pass

@@ -1,0 +1,120 @@
+"""`BrowserEnv`: what every env on the browser core shares (desktop, mobile).
+
+It serves one inlined page from the env's own 127.0.0.1 server, keeps one `Session` per env,
+turns a dead browser into a truncated step (`info["error"]`) that the next reset recovers from,
+lets seed s pick task s mod N, and advances scripted oracles only on their own actions.
+Subclasses set `asset_family` and `page`, provide `_page_html()` and, if they need them,
+`context_options()` and `_crash_info()`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from stepgym.envs.browser.server import StaticServer
+from stepgym.envs.browser.session import BrowserDied, Session
+from stepgym.envs.core import StepEnv
+from stepgym.envs.tasks import Task
+from stepgym.paths import asset_path
+
+
+class BrowserEnv(StepEnv):
+    """Base of envs whose apps run in a real Chromium page."""
+
+    asset_family: ClassVar[str] = ""  # assets/<family> is served as the env's static root
+    page: ClassVar[str] = "/index.html"  # path of the inlined page
+
+    # set by subclasses' __init__ before StepEnv.__init__
+    viewport: tuple[int, int]
+
+    def _init_browser_state(self) -> None:
+        """Attributes every browser env keeps; call from __init__ after StepEnv.__init__."""
+        self._server: StaticServer | None = None
+        self._session: Session | None = None
+        self._snap: dict[str, Any] | None = None
+        self._image: np.ndarray | None = None
+        self._crash: str | None = None
+        self._reset_seed: int | None = None
+        self._oracle_i = 0
+        self._oracle_pending: tuple[int, str] | None = None
+
+    # -- hooks ------------------------------------------------------------------------------
+    def _page_html(self) -> str:
+        """The page's HTML with its scripts and styles inlined (one request per reset)."""
+        raise NotImplementedError
+
+    def context_options(self) -> dict[str, Any]:
+        """Extra browser-context options (mobile emulation, touch)."""
+        return {}
+
+    def _crash_info(self) -> dict[str, Any]:
+        """Env-specific info keys a crashed step must still carry (keys never change)."""
+        return {}
+
+    # -- shared behaviour -----------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """StepEnv.reset; without a task in `options`, seed s picks task s mod N of the split
+        (so seeds 0..N-1 play every task once), no seed picks one at random."""
+        self._reset_seed = seed
+        return super().reset(seed=seed, options=options)
+
+    def _choose_task(self, options: dict[str, Any] | None) -> Task:
+        if self._reset_seed is not None and not (options or {}).get("task_id") and not (options or {}).get("task"):
+            return self.split_tasks[int(self._reset_seed) % len(self.split_tasks)]
+        return super()._choose_task(options)
+
+    def _ensure_session(self) -> Session:
+        if self._server is None:
+            self._server = StaticServer(asset_path(self.asset_family))
+            self._server.add_page(self.page, self._page_html())
+        if self._session is None:
+            options = self.context_options()
+            kwargs = {"context_options": options} if options else {}
+            self._session = Session(self._server.origin, viewport=self.viewport, **kwargs)
+        return self._session
+
+    def step(self, action: str | dict):
+        """StepEnv.step, plus crash handling: a dead browser ends the episode (truncated, info["error"])."""
+        self._advance_oracle(action)
+        self._snap = None  # every step observes afresh (and never hands out the same array twice)
+        self._image = None
+        try:
+            return super().step(action)
+        except BrowserDied as exc:
+            return self._crashed(str(exc))
+
+    def _crashed(self, message: str):
+        self._done = True
+        self._crash = message
+        info = {
+            "task_id": self.task.task_id, "state_key": "crashed", "action_valid": True, "action_error": None,
+            "parsed_action": None, "success": False, "error": f"browser crashed: {message}",
+            "blocked_requests": [], **self._crash_info(),
+        }
+        obs: dict[str, Any] = {"text": f"The browser crashed ({message}); the episode ended. Call reset()."}
+        if self.visual:
+            obs["image"] = np.zeros((self.viewport[1], self.viewport[0], 3), np.uint8)
+        return obs, 0.0, False, True, info
+
+    def _advance_oracle(self, action: Any) -> None:
+        if self._oracle_pending == (self.steps, action):
+            self._oracle_i += 1
+        self._oracle_pending = None
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        super().close()
+
+    def __del__(self) -> None:  # envs dropped without close(): free the port at least
+        try:
+            if self._server is not None:
+                self._server.close()
+        except Exception:  # noqa: BLE001
+            pass
