@@ -389,7 +389,8 @@ class Trainer:
         ax.plot([m["env_steps"] for m in rl], [m["rollout_success"] for m in rl], label="rollout success (train, sampled)")
         steps_at = {m["iteration"]: m["env_steps"] for m in rl}
         xs = [steps_at.get(m["iteration"], 0) for m in ev]
-        ax.plot(xs, [m["eval_success"] for m in ev], "o--", label="held-out success (greedy)")
+        how = "greedy" if self.cfg.eval_temperature == 0 else f"T={self.cfg.eval_temperature:g}"
+        ax.plot(xs, [m["eval_success"] for m in ev], "o--", label=f"held-out success ({how})")
         for m, x in zip(ev, xs):
             if m["name"] in ("before_sft", "after_sft"):
                 ax.annotate(m["name"].replace("_", " "), (x, m["eval_success"]), textcoords="offset points", xytext=(4, 4))
