@@ -149,7 +149,7 @@ class TrainConfig:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # The demo: tiny model, 6x6 Sokoban, SFT on oracle records, then GiGPO. ~5 minutes on 2 cores.
+    # The demo: tiny model, 6x6 Sokoban, SFT on oracle records, then GiGPO: 6.5 minutes on 2 idle cores.
     "sokoban-gigpo-tiny": {},
     "sokoban-grpo-tiny": {"algorithm": "grpo"},
 }
