@@ -57,7 +57,7 @@ class RolloutBatch:
 
 
 class SamplingPolicy(Policy):
-    """An `HFPolicy` with fixed sampling settings and explicit call numbers, keeping each prompt.
+    """An `HFPolicy` with fixed sampling settings and explicit call numbers.
 
     Explicit call numbers make a rollout a pure function of (weights, settings, call_base), which
     is what lets a resumed run repeat an uninterrupted one exactly.
@@ -66,13 +66,10 @@ class SamplingPolicy(Policy):
     def __init__(self, policy: HFPolicy, settings: GenerationSettings, call_base: int) -> None:
         self.policy, self.settings, self.call = policy, settings, call_base
         self.name = policy.name
-        self.last_prompts: dict[int, PromptInputs] = {}
 
     def act(self, inputs: list[AgentInput]) -> list[AgentAction]:
-        prompts = self.policy.encode(inputs)
-        actions = self.policy.generate(prompts, self.settings, call=self.call)
+        actions = self.policy.generate(self.policy.encode(inputs), self.settings, call=self.call)
         self.call += 1
-        self.last_prompts = {inp.env_index: p for inp, p in zip(inputs, prompts)}
         return actions
 
     def metadata(self) -> dict[str, Any]:
@@ -100,11 +97,11 @@ def collect_groups(
     rows_by_episode: dict[str, list[StepRow]] = {}
 
     def on_step(ep: Episode, step: Step, inp: AgentInput, act: AgentAction) -> None:
-        if act.token_ids is None or act.logprobs is None:
-            raise RuntimeError(f"policy {policy.name!r} returned no token ids / log-probs; RL needs them")
+        if act.token_ids is None or act.logprobs is None or act.prompt_inputs is None:
+            raise RuntimeError(f"policy {policy.name!r} returned no prompt inputs / token ids / log-probs; RL needs them")
         penalty = invalid_action_penalty if not step.action_valid else 0.0
         rows_by_episode.setdefault(ep.episode_id, []).append(StepRow(
-            prompt=sampler.last_prompts[inp.env_index], response_ids=list(act.token_ids),
+            prompt=act.prompt_inputs, response_ids=list(act.token_ids),
             old_logprobs=list(act.logprobs), reward=step.reward - penalty, episode=-1, group="",
             state_key=step.state_key, step_index=step.index, action_valid=step.action_valid,
         ))
