@@ -6,7 +6,31 @@ import os
 import shutil
 from pathlib import Path
 
-#: flags every launch gets: headless, no sandbox (CI runs as root), and nothing that phones home
+#: Playwright's own --disable-features/--enable-features lists (1.65). Chromium keeps only the
+#: last of several such switches and ours come after Playwright's, so ours repeat them
+#: (tests/envs/test_browser_core.py checks the launched command line still holds every name).
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding",
+    "ThirdPartyStoragePartitioning", "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin",
+    "OptimizationHints", "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch",
+    "msForceBrowserSignIn", "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+PLAYWRIGHT_ENABLED_FEATURES = ("CDPScreenshotNewSurface", "SkipListAccountsWithoutGaiaCookies")
+
+#: what we switch off to save memory (measured with benchmarks/gui.py --breakdown, 8 envs)
+MEMORY_DISABLED_FEATURES = (
+    # full Chromium's headless mode gives every window, i.e. every browser context, a
+    # preloaded omnibox-popup WebUI in a renderer of its own: a second renderer per env
+    "WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "WebUIOmniboxFullPopup", "PreloadTopChromeWebUI",
+    # a spare renderer kept warm for the context used last; a new context never reuses it
+    "SpareRendererForSitePerProcess",
+)
+#: the network service as a thread of the browser process instead of a process of its own
+MEMORY_ENABLED_FEATURES = ("NetworkServiceInProcess2",)
+
+#: flags every launch gets: headless, no sandbox (CI runs as root), nothing that phones home,
+#: and the memory savings above
 LAUNCH_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -17,8 +41,16 @@ LAUNCH_FLAGS = (
     "--no-first-run",
     "--disable-quic",
     "--disable-dev-shm-usage",
+    "--disable-features=" + ",".join((*PLAYWRIGHT_DISABLED_FEATURES, *MEMORY_DISABLED_FEATURES)),
+    "--enable-features=" + ",".join((*PLAYWRIGHT_ENABLED_FEATURES, *MEMORY_ENABLED_FEATURES)),
 )
 
+#: Chromium's headless shell (the browser without its desktop UI) comes first: per env it needs
+#: one renderer and about half the browser-process memory of full Chromium. Debian's package
+#: puts the binary in /usr/lib/chromium (its /usr/bin script runs it as a child, not via exec,
+#: which would hide the browser's process id), so that path is tried before PATH.
+_HEADLESS_SHELL_PATHS = ("/usr/lib/chromium/chromium-headless-shell",)
+_HEADLESS_SHELL_NAMES = ("chrome-headless-shell",)
 _SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -36,13 +68,18 @@ def playwright_chromium(playwright) -> str | None:
 
 
 def system_chromium() -> str | None:
-    """Path of a Chromium on PATH (or $STEPGYM_CHROMIUM / /usr/bin/chromium), else None."""
+    """Path of a system Chromium, else None: $STEPGYM_CHROMIUM when set, else a headless shell
+    (Debian's chromium-headless-shell, or chrome-headless-shell on PATH), else a full Chromium
+    on PATH (or /usr/bin/chromium)."""
     env = os.environ.get("STEPGYM_CHROMIUM")
     if env:
         if not Path(env).is_file():
             raise BrowserNotFoundError(f"STEPGYM_CHROMIUM={env!r} is not a file")
         return env
-    for name in _SYSTEM_NAMES:
+    for path in _HEADLESS_SHELL_PATHS:
+        if Path(path).is_file():
+            return path
+    for name in (*_HEADLESS_SHELL_NAMES, *_SYSTEM_NAMES):
         found = shutil.which(name)
         if found:
             return found
@@ -62,5 +99,6 @@ def find_chromium(playwright) -> str | None:
     raise BrowserNotFoundError(
         "no Chromium found for the GUI environments. Install one of: "
         "Playwright's build (`python -m playwright install chromium`), or the system package "
-        "(`apt-get install -y chromium fonts-dejavu-core`, or set STEPGYM_CHROMIUM=/path/to/chrome)."
+        "(`apt-get install -y chromium-headless-shell fonts-dejavu-core`, or `chromium`; or set "
+        "STEPGYM_CHROMIUM=/path/to/chrome)."
     )
