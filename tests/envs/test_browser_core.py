@@ -125,3 +125,68 @@ def test_inside_an_asyncio_loop_the_error_says_what_to_do(tmp_path):
 
 def test_dialogs_do_not_block_the_page(page_session):
     assert page_session.evaluate("() => { alert('hi'); return confirm('sure?'); }") is False
+
+
+def test_observe_returns_the_page_value_and_the_screenshot_together(page_session):
+    value, img = page_session.observe("() => ({n: document.querySelectorAll('button').length, t: document.title})")
+    assert value == page_session.evaluate_json("() => ({n: document.querySelectorAll('button').length, t: document.title})")
+    assert value["n"] == 2
+    assert np.array_equal(img, page_session.screenshot())
+    with pytest.raises(RuntimeError, match="page function failed: ReferenceError: nope"):
+        page_session.observe("() => nope")
+
+
+def test_send_all_keeps_the_order_of_input_events(page_session):
+    page_session.evaluate("() => { window.keys = ''; document.addEventListener('keydown', (e) => { window.keys += e.key; }); }")
+    keys = [("Input.dispatchKeyEvent", {"type": "keyDown", "key": k, "text": k}) for k in "stepgym"]
+    results = page_session.send_all(keys)
+    assert len(results) == 7
+    assert page_session.evaluate("() => window.keys") == "stepgym"
+
+
+def _chromium_processes(session) -> tuple[list[list[str]], int]:
+    """(the browser's command line split into arguments, how many renderer processes it has)."""
+    from pathlib import Path
+
+    args = Path(f"/proc/{session.host.pid}/cmdline").read_bytes().decode().split("\0")
+    renderers = 0
+    for pid in session.host.pids():
+        try:
+            renderers += b"--type=renderer" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            pass  # exited meanwhile
+    return args, renderers
+
+
+def test_our_feature_switches_keep_every_feature_playwright_sets(page_session):
+    # Chromium obeys only the last --disable-features (and --enable-features): ours must repeat
+    # whatever Playwright passed before it, or a Playwright upgrade silently loses its settings
+    args, _ = _chromium_processes(page_session)
+    for switch in ("--disable-features=", "--enable-features="):
+        values = [a[len(switch):].split(",") for a in args if a.startswith(switch)]
+        assert values, f"no {switch} on the command line"
+        missing = set().union(*values) - set(values[-1])
+        assert not missing, f"the last {switch} drops {sorted(missing)}: add them to launch.py"
+
+
+def test_each_open_session_costs_one_renderer(page_session, tmp_path):
+    # memory per env is mostly renderers: one per browser context, no second one for browser
+    # UI (full Chromium's omnibox popup) and no idle spare
+    import time
+
+    server = StaticServer(tmp_path)
+    server.add_page("/p.html", "<p>hi</p>")
+    extra = [Session(server.origin, viewport=(320, 200), host=page_session.host) for _ in range(3)]
+    try:
+        for s in extra:
+            s.open("/p.html")
+        for _ in range(50):  # renderers of contexts that other tests closed may take a moment to exit
+            _, renderers = _chromium_processes(page_session)
+            if renderers <= 4:
+                break
+            time.sleep(0.1)
+        assert renderers == 4, f"{renderers} renderer processes for 4 open sessions"
+    finally:
+        for s in extra:
+            s.close()
+        server.close()

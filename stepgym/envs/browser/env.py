@@ -3,8 +3,8 @@
 It serves one inlined page from the env's own 127.0.0.1 server, keeps one `Session` per env,
 turns a dead browser into a truncated step (`info["error"]`) that the next reset recovers from,
 lets seed s pick task s mod N, and advances scripted oracles only on their own actions.
-Subclasses set `asset_family` and `page`, provide `_page_html()` and, if they need them,
-`context_options()` and `_crash_info()`.
+Subclasses set `asset_family`, `page` and `snapshot_function`, provide `_page_html()` and, if
+they need them, `context_options()` and `_crash_info()`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ class BrowserEnv(StepEnv):
 
     asset_family: ClassVar[str] = ""  # assets/<family> is served as the env's static root
     page: ClassVar[str] = "/index.html"  # path of the inlined page
+    #: source of a page function (no arguments) that returns what a step observes besides pixels
+    #: (app state, element list) as JSON; read once per step, together with the screenshot
+    snapshot_function: ClassVar[str] = ""
 
     # set by subclasses' __init__ before StepEnv.__init__
     viewport: tuple[int, int]
@@ -34,6 +37,7 @@ class BrowserEnv(StepEnv):
         self._server: StaticServer | None = None
         self._session: Session | None = None
         self._snap: dict[str, Any] | None = None
+        self._seen: dict[str, Any] | None = None  # the snapshot the last observation showed
         self._image: np.ndarray | None = None
         self._crash: str | None = None
         self._reset_seed: int | None = None
@@ -78,12 +82,33 @@ class BrowserEnv(StepEnv):
     def step(self, action: str | dict):
         """StepEnv.step, plus crash handling: a dead browser ends the episode (truncated, info["error"])."""
         self._advance_oracle(action)
-        self._snap = None  # every step observes afresh (and never hands out the same array twice)
+        # element indices in the action refer to the list the agent saw (as in AndroidWorld);
+        # every step then observes afresh (and never hands out the same array twice)
+        self._seen = self._snap
+        self._snap = None
         self._image = None
         try:
             return super().step(action)
         except BrowserDied as exc:
             return self._crashed(str(exc))
+
+    def _snapshot(self) -> dict[str, Any]:
+        """The page's per-step JSON (`snapshot_function`), read once per step and cached.
+
+        When the step's screenshot is due as well, both come back from one round trip
+        (`Session.observe`): the page runs the function while the browser waits for the frame.
+        """
+        if self._snap is None:
+            if self.visual and self._image is None:
+                self._snap, self._image = self._session.observe(self.snapshot_function)
+            else:
+                self._snap = self._session.evaluate_json(self.snapshot_function)
+        return self._snap
+
+    def _observe_image(self) -> np.ndarray:
+        if self._image is None:
+            self._image = self._session.screenshot()
+        return self._image
 
     def _crashed(self, message: str):
         self._done = True

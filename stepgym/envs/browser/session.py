@@ -79,6 +79,7 @@ class BrowserHost:
         self._marker = f"--stepgym-host={uuid.uuid4().hex}"
         self.launches = 0
         self.sessions = 0
+        self.executable: str | None = None  # the Chromium launched last (None: Playwright's own build)
 
     @classmethod
     def for_thread(cls) -> BrowserHost:
@@ -125,6 +126,7 @@ class BrowserHost:
             self._pw = sync_playwright().start()
             self._browser = self._pw.chromium.launch(executable_path=executable, headless=True, args=args)
         self.launches += 1
+        self.executable = executable
         return self._browser
 
     def relaunch(self):
@@ -305,19 +307,38 @@ class Session:
             return BrowserDied(text.splitlines()[0])
         return exc
 
+    # -- CDP commands ------------------------------------------------------------------------
+    def send_all(self, commands: list[tuple[str, dict[str, Any]]], timeout_ms: float = 10_000) -> list[dict[str, Any]]:
+        """The results of several CDP commands sent back to back, without waiting for each answer.
+
+        Chromium still runs them in order (input events queue in the browser and reach the page
+        one after another), but the trips through the Playwright driver, and the frame that each
+        touch event waits for before it is acknowledged, overlap: a four-event swipe costs about
+        one frame instead of four. Each command fails after `timeout_ms`.
+        """
+        self.check()
+        try:
+            return _send_pipelined(self._cdp, commands, timeout_ms)
+        except Exception as exc:  # noqa: BLE001
+            raise self.guard(exc) from exc
+
     # -- touch input (contexts opened with has_touch=True) --------------------------------
+    @staticmethod
+    def _touch_command(kind: str, points: list[tuple[float, float]] = ()) -> tuple[str, dict[str, Any]]:
+        if kind not in ("touchStart", "touchMove", "touchEnd", "touchCancel"):
+            raise ValueError(f"touch kind must be touchStart/touchMove/touchEnd/touchCancel, got {kind!r}")
+        return "Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": float(x), "y": float(y)} for x, y in points]}
+
     def touch(self, kind: str, points: list[tuple[float, float]] = ()) -> None:
         """Send one CDP touch event: kind is "touchStart", "touchMove", "touchEnd" or "touchCancel".
 
         Chromium turns these into TouchEvents on the page (the context needs has_touch=True);
         `points` are CSS-pixel (x, y) of the fingers down, empty for touchEnd.
         """
-        if kind not in ("touchStart", "touchMove", "touchEnd", "touchCancel"):
-            raise ValueError(f"touch kind must be touchStart/touchMove/touchEnd/touchCancel, got {kind!r}")
+        command = self._touch_command(kind, points)
         self.check()
         try:
-            self._cdp.send("Input.dispatchTouchEvent", {
-                "type": kind, "touchPoints": [{"x": float(x), "y": float(y)} for x, y in points]})
+            self._cdp.send(*command)
         except Exception as exc:  # noqa: BLE001
             raise self.guard(exc) from exc
 
@@ -340,15 +361,14 @@ class Session:
     def swipe(self, start: tuple[float, float], end: tuple[float, float], steps: int = 2) -> None:
         """A finger drag from `start` to `end` in `steps` moves, then lift.
 
-        Each CDP touch event waits for the renderer's acknowledgement (about one frame), so a
-        swipe costs roughly (steps + 2) frames; two moves are enough for the apps to see a drag.
+        The events go out back to back (`send_all`): the page gets touchstart, the moves and
+        touchend in order, and the call returns once it has handled them all.
         """
         (x0, y0), (x1, y1) = start, end
         self.probe()
-        self.touch("touchStart", [(x0, y0)])
-        for i in range(1, steps + 1):
-            self.touch("touchMove", [(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)])
-        self.touch("touchEnd")
+        moves = [self._touch_command("touchMove", [(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)])
+                 for i in range(1, steps + 1)]
+        self.send_all([self._touch_command("touchStart", [(x0, y0)]), *moves, self._touch_command("touchEnd")])
 
     def long_press(self, x: float, y: float, hold_ms: int = 450) -> None:
         """Finger down at (x, y), held `hold_ms` milliseconds (page timers run meanwhile), then lift."""
@@ -361,20 +381,41 @@ class Session:
         self.touch("touchEnd")
 
     # -- observation ---------------------------------------------------------------------
+    _CAPTURE = ("Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True})
+
     def screenshot(self) -> np.ndarray:
         """The viewport as an H×W×3 uint8 array (CDP capture: no per-call style injection)."""
         self.check()
         try:
-            shot = self._cdp.send("Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True})
-            png = base64.b64decode(shot["data"])
+            shot = self._cdp.send(*self._CAPTURE)
         except Exception as exc:  # noqa: BLE001
             raise self.guard(exc) from exc
-        with Image.open(io.BytesIO(png)) as im:
+        return self._decode(shot["data"])
+
+    def _decode(self, data: str) -> np.ndarray:
+        with Image.open(io.BytesIO(base64.b64decode(data))) as im:
             arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
         w, h = self.viewport
         if arr.shape[:2] != (h, w):  # a resized window would break pixel coordinates
             arr = np.asarray(Image.fromarray(arr).resize((w, h)), dtype=np.uint8)
         return arr
+
+    def observe(self, function: str) -> tuple[Any, np.ndarray]:
+        """(the JSON value a page function returns, the screenshot), fetched together.
+
+        `function` is source text of a function without arguments, as for `evaluate_json`.
+        Both requests go out at once (`send_all`), so the page runs the function while the
+        browser waits for the frame to capture: one step's observation costs about one
+        screenshot, not a screenshot plus an evaluate.
+        """
+        evaluate = ("Runtime.evaluate", {"expression": f"JSON.stringify(({function})())", "returnByValue": True})
+        result, shot = self.send_all([evaluate, self._CAPTURE])
+        if result.get("exceptionDetails"):
+            details = result["exceptionDetails"]
+            message = (details.get("exception") or {}).get("description") or details.get("text", "")
+            raise RuntimeError(f"page function failed: {message.splitlines()[0] if message else details}")
+        value = result.get("result", {}).get("value")
+        return (None if value is None else json.loads(value)), self._decode(shot["data"])
 
     def evaluate(self, expression: str, arg: Any = None) -> Any:
         """`page.evaluate`, with a dead browser reported as BrowserDied."""
@@ -401,6 +442,24 @@ class Session:
         """A black frame of the viewport's size (the observation after a crash)."""
         w, h = self.viewport
         return np.zeros((h, w, 3), np.uint8)
+
+
+def _send_pipelined(cdp, commands: list[tuple[str, dict[str, Any]]], timeout_ms: float) -> list[dict[str, Any]]:
+    """Send CDP commands on a sync-API CDPSession without waiting between them; results in order.
+
+    Playwright's sync API waits for each answer before it sends the next command. Its sync
+    objects run the async implementation on one event loop (`_sync`, `_impl_obj`): handing that
+    loop all the sends at once puts every message on the wire before the first answer is back.
+    Without those internals (another Playwright version) the commands go one by one.
+    """
+    impl, run = getattr(cdp, "_impl_obj", None), getattr(cdp, "_sync", None)
+    if impl is None or run is None:
+        return [cdp.send(method, params, timeout=timeout_ms) for method, params in commands]
+
+    async def gather() -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(impl.send(method, params, timeout_ms) for method, params in commands)))
+
+    return run(gather())
 
 
 def rss_bytes(pids: list[int]) -> int:

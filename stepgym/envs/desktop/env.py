@@ -12,8 +12,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from stepgym.envs.browser import BrowserDied
 from stepgym.envs.browser.env import BrowserEnv
 from stepgym.envs.core import ActionError, Outcome
@@ -101,6 +99,7 @@ class DesktopEnv(BrowserEnv):
     visual = True
     asset_family = "desktop"
     page = PAGE
+    snapshot_function = "() => ({state: desktop.state(), a11y: window.__stepgymA11y()})"  # state + a11y text
 
     def __init__(
         self,
@@ -214,14 +213,6 @@ class DesktopEnv(BrowserEnv):
         return {"available_actions": []}
 
     # -- observation -----------------------------------------------------------------------
-    def _snapshot(self) -> dict[str, Any]:
-        """App state and accessibility text, read in one round trip and cached until the next action."""
-        if self._snap is None:
-            self._snap = self._session.evaluate_json(
-                "() => ({state: desktop.state(), a11y: window.__stepgymA11y()})"
-            )
-        return self._snap
-
     def _observe_text(self) -> str:
         snap = self._snapshot()
         focus = snap["state"]["focus"]
@@ -229,11 +220,6 @@ class DesktopEnv(BrowserEnv):
         if self.show_a11y:
             lines += ["Visible interactive elements:", snap["a11y"]["text"]]
         return "\n".join(lines)
-
-    def _observe_image(self) -> np.ndarray:
-        if self._image is None:
-            self._image = self._session.screenshot()
-        return self._image
 
     def _step_info(self) -> dict[str, Any]:
         snap = self._snapshot()

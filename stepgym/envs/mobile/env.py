@@ -11,8 +11,6 @@ import hashlib
 import json
 from typing import Any
 
-import numpy as np
-
 from stepgym.envs.browser import BrowserDied
 from stepgym.envs.browser.env import BrowserEnv
 from stepgym.envs.core import ActionError, Outcome
@@ -90,6 +88,7 @@ class MobileEnv(BrowserEnv):
     visual = True
     asset_family = "mobile"
     page = PAGE
+    snapshot_function = "() => phone.snapshot()"  # app state, screen and element list
     action_examples = (
         '{"action_type": "open_app", "app_name": "Contacts"}', '{"action_type": "click", "index": 1}',
         '{"action_type": "click", "x": 180, "y": 320}', '{"action_type": "long_press", "index": 2}',
@@ -158,7 +157,7 @@ class MobileEnv(BrowserEnv):
 
     def _point(self, a: dict[str, Any], default: tuple[int, int] | None = None) -> tuple[float, float]:
         if "index" in a:
-            elements = self._snapshot()["elements"]
+            elements = self._elements_seen()
             if a["index"] >= len(elements):
                 raise ActionError(f"index {a['index']} is not on screen; the element list has indices 0..{len(elements) - 1}")
             left, top, right, bottom = elements[a["index"]]["bounds"]
@@ -168,6 +167,10 @@ class MobileEnv(BrowserEnv):
         if default is None:
             raise ActionError(f"{a['action_type']} needs an index or x, y")
         return default
+
+    def _elements_seen(self) -> list[dict[str, Any]]:
+        """The element list of the last observation: what an action's `index` refers to."""
+        return (self._seen or self._snapshot())["elements"]
 
     def _apply(self, parsed: dict[str, Any]) -> Outcome:
         s = self._session
@@ -228,7 +231,8 @@ class MobileEnv(BrowserEnv):
     def _input_text(self, a: dict[str, Any]) -> None:
         s = self._session
         if "index" in a:
-            element = self._snapshot()["elements"][a["index"]] if a["index"] < len(self._snapshot()["elements"]) else None
+            seen = self._elements_seen()
+            element = seen[a["index"]] if a["index"] < len(seen) else None
             if element is not None and not element["editable"]:
                 raise ActionError(f"element {a['index']} ({element['class_name'].rsplit('.', 1)[-1]} "
                                   f"{element['text'][:30]!r}) is not a text field")
@@ -258,12 +262,6 @@ class MobileEnv(BrowserEnv):
                 "user_agent": UA}
 
     # -- observation -----------------------------------------------------------------------
-    def _snapshot(self) -> dict[str, Any]:
-        """App state, screen and element list, read in one round trip, cached until the next action."""
-        if self._snap is None:
-            self._snap = self._session.evaluate_json("() => phone.snapshot()")
-        return self._snap
-
     def _observe_text(self) -> str:
         snap = self._snapshot()
         scr = snap["screen"]
@@ -277,11 +275,6 @@ class MobileEnv(BrowserEnv):
             lines.append(f"Your answer so far: {self._answer}")
         lines += ["UI elements:", format_elements(snap["elements"])]
         return "\n".join(lines)
-
-    def _observe_image(self) -> np.ndarray:
-        if self._image is None:
-            self._image = self._session.screenshot()
-        return self._image
 
     def _step_info(self) -> dict[str, Any]:
         snap = self._snapshot()
