@@ -2,10 +2,11 @@
 
     python benchmarks/gui.py [--steps 60] [--resets 10] [--envs 1,4,8]
 
-Step = parse + Playwright input + app update + one evaluate (state + a11y) + screenshot decoded
-to an H×W×3 array. The baseline, measured in the same run on the same page, is one plain
+Step = parse + Playwright input + app update + one evaluate (state + a11y) and a screenshot
+(sent together) decoded to an H×W×3 array. The baseline, measured in the same run on the same page, is one plain
 `page.screenshot()` (PNG bytes, nothing decoded). Memory counts this process, the Playwright
-driver and every Chromium process (RSS, and PSS, which splits shared pages fairly).
+driver and every Chromium process (RSS, and PSS, which splits shared pages fairly), and shows
+which processes hold it at the largest env count.
 """
 
 from __future__ import annotations
@@ -31,19 +32,63 @@ def descendants(root: int) -> list[int]:
     return process_tree(root)
 
 
+def _smaps(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in kB, (0, 0) when it is gone."""
+    rss = pss = 0
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss += int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss += int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
 def memory_mb(pids: list[int]) -> tuple[float, float]:
     """(RSS sum, PSS sum) in MB over these processes."""
     rss = pss = 0
     for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1])
-                elif line.startswith("Pss:"):
-                    pss += int(line.split()[1])
-        except OSError:
-            continue
+        r, p = _smaps(pid)
+        rss, pss = rss + r, pss + p
     return rss / 1024, pss / 1024
+
+
+def process_kind(pid: int) -> str:
+    """What a process in our tree is: this python, the Playwright node driver, or a Chromium
+    process by its --type (renderer, gpu-process, zygote, utility:<service>, browser)."""
+    if pid == os.getpid():
+        return "python (envs, HTTP servers)"
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+    except OSError:
+        return "gone"
+    exe = os.path.basename(args[0]) if args else "?"
+    if exe == "node" or "playwright/driver" in (args[0] if args else ""):
+        return "playwright driver (node)"
+    kind = next((a[7:] for a in args if a.startswith("--type=")), None)
+    if kind is None:
+        return f"browser ({exe})"
+    sub = next((a.split("=", 1)[1].split(".")[0] for a in args if a.startswith("--utility-sub-type=")), None)
+    return f"{kind}:{sub}" if sub else kind
+
+
+def breakdown(pids: list[int]) -> dict[str, list[float]]:
+    """kind -> [process count, RSS MB, PSS MB] over these processes."""
+    out: dict[str, list[float]] = {}
+    for pid in pids:
+        r, p = _smaps(pid)
+        row = out.setdefault(process_kind(pid), [0, 0.0, 0.0])
+        row[0] += 1
+        row[1] += r / 1024
+        row[2] += p / 1024
+    return out
+
+
+def print_breakdown(rows: dict[str, list[float]], n: int) -> None:
+    for kind, (count, rss, pss) in sorted(rows.items(), key=lambda kv: -kv[1][1]):
+        print(f"    {kind:34s} x{count:<3d} RSS {rss:6.0f} MB  PSS {pss:6.0f} MB")
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -69,6 +114,7 @@ def latency(steps: int, resets: int) -> dict:
                        {"action_type": "PRESS", "key": "enter"})
     step_s, raw_s, cdp_s = [], [], []
     page = env._session.page
+    browser = env._session.host.executable or "Playwright's build"
     for a in actions:
         t = time.perf_counter()
         obs, *_ = env.step(json.dumps(a))
@@ -83,7 +129,7 @@ def latency(steps: int, resets: int) -> dict:
     env.close()
     return {"step_p50": pct(step_s, 50), "step_p95": pct(step_s, 95), "raw_p50": pct(raw_s, 50),
             "raw_p95": pct(raw_s, 95), "capture_p50": pct(cdp_s, 50), "reset_p50": pct(reset_s, 50),
-            "reset_p95": pct(reset_s, 95)}
+            "reset_p95": pct(reset_s, 95), "browser": browser}
 
 
 def memory(counts: list[int]) -> list[dict]:
@@ -95,8 +141,10 @@ def memory(counts: list[int]) -> list[dict]:
         for e in envs:
             for a in ('{"action_type": "CLICK", "x": 400, "y": 300}', '{"action_type": "TYPING", "text": "42"}'):
                 e.step(a)
-        rss, pss = memory_mb(descendants(os.getpid()))
-        rows.append({"envs": n, "rss_mb": rss, "pss_mb": pss, "rss_per_env": rss / n, "pss_per_env": pss / n})
+        pids = descendants(os.getpid())
+        rss, pss = memory_mb(pids)
+        rows.append({"envs": n, "rss_mb": rss, "pss_mb": pss, "rss_per_env": rss / n, "pss_per_env": pss / n,
+                     "processes": breakdown(pids)})
         for e in envs:
             e.close()
     return rows
@@ -108,16 +156,24 @@ def main() -> None:
     p.add_argument("--resets", type=int, default=10)
     p.add_argument("--envs", default="1,4,8")
     args = p.parse_args()
-    print(f"Desktop-v0 at 1280x720, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     lat = latency(args.steps, args.resets)
+    print(f"Desktop-v0 at 1280x720, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+          f"browser {lat['browser']}")
     print(f"raw page.screenshot()      p50 {lat['raw_p50']:7.1f} ms   p95 {lat['raw_p95']:7.1f} ms   (baseline)")
     print(f"env capture (CDP + decode) p50 {lat['capture_p50']:7.1f} ms")
     print(f"env step (action + obs)    p50 {lat['step_p50']:7.1f} ms   p95 {lat['step_p95']:7.1f} ms   "
           f"-> {lat['step_p50'] / lat['raw_p50']:.2f}x one raw screenshot (target <= 1.3x)")
     print(f"env reset (new context)    p50 {lat['reset_p50']:7.1f} ms   p95 {lat['reset_p95']:7.1f} ms   (target <= 1000 ms)")
-    for row in memory([int(x) for x in args.envs.split(",")]):
+    print_memory(memory([int(x) for x in args.envs.split(",")]))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
+def print_memory(rows: list[dict]) -> None:
+    for row in rows:
         print(f"{row['envs']} envs: RSS {row['rss_mb']:7.0f} MB ({row['rss_per_env']:5.0f} MB/env), "
               f"PSS {row['pss_mb']:7.0f} MB ({row['pss_per_env']:5.0f} MB/env; target <= 250 MB/env at 8)")
+    print(f"  where it goes at {rows[-1]['envs']} envs:")
+    print_breakdown(rows[-1]["processes"], rows[-1]["envs"])
 
 
 if __name__ == "__main__":

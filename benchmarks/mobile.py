@@ -3,10 +3,11 @@
     python benchmarks/mobile.py [--steps 60] [--resets 10] [--envs 1,4,8]
 
 Step = parse + touch events (or a JS call for system buttons) + app update + one evaluate
-(state, screen, element list) + screenshot decoded to an H×W×3 array. The baseline, measured in
+(state, screen, element list) and a screenshot (sent together) decoded to an H×W×3 array. The baseline, measured in
 the same run on the same page at the same device size, is one plain `page.screenshot()` (PNG
 bytes, nothing decoded). Long presses are left out of the latency mix: they hold the finger
-400+ ms by design. Memory counts this process, the Playwright driver and every Chromium process.
+400+ ms by design. Memory counts this process, the Playwright driver and every Chromium process,
+and shows which processes hold it at the largest env count.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import stepgym  # noqa: E402
-from benchmarks.gui import descendants, memory_mb  # noqa: E402
+from benchmarks.gui import breakdown, descendants, memory_mb, print_memory  # noqa: E402
 
 TASK = "ContactsDeleteContact"
 
@@ -48,6 +49,7 @@ def latency(steps: int, resets: int) -> dict:
              {"action_type": "navigate_home"}]
     step_s, raw_s, cdp_s = [], [], []
     page = env._session.page
+    browser = env._session.host.executable or "Playwright's build"
     for i in range(steps):
         t = time.perf_counter()
         obs, _, _, _, info = env.step(json.dumps(cycle[i % len(cycle)]))
@@ -62,7 +64,7 @@ def latency(steps: int, resets: int) -> dict:
     env.close()
     return {"step_p50": pct(step_s, 50), "step_p95": pct(step_s, 95), "raw_p50": pct(raw_s, 50),
             "raw_p95": pct(raw_s, 95), "capture_p50": pct(cdp_s, 50), "reset_p50": pct(reset_s, 50),
-            "reset_p95": pct(reset_s, 95), "size": f"{w}x{h}"}
+            "reset_p95": pct(reset_s, 95), "size": f"{w}x{h}", "browser": browser}
 
 
 def memory(counts: list[int]) -> list[dict]:
@@ -74,8 +76,10 @@ def memory(counts: list[int]) -> list[dict]:
         for e in envs:
             for a in ({"action_type": "open_app", "app_name": "Contacts"}, {"action_type": "scroll", "direction": "down"}):
                 e.step(json.dumps(a))
-        rss, pss = memory_mb(descendants(os.getpid()))
-        rows.append({"envs": n, "rss_mb": rss, "pss_mb": pss, "rss_per_env": rss / n, "pss_per_env": pss / n})
+        pids = descendants(os.getpid())
+        rss, pss = memory_mb(pids)
+        rows.append({"envs": n, "rss_mb": rss, "pss_mb": pss, "rss_per_env": rss / n, "pss_per_env": pss / n,
+                     "processes": breakdown(pids)})
         for e in envs:
             e.close()
     return rows
@@ -88,15 +92,15 @@ def main() -> None:
     p.add_argument("--envs", default="1,4,8")
     args = p.parse_args()
     lat = latency(args.steps, args.resets)
-    print(f"Mobile-v0 at {lat['size']} (touch, mobile emulation), {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    print(f"Mobile-v0 at {lat['size']} (touch, mobile emulation), {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}, browser {lat['browser']}")
     print(f"raw page.screenshot()      p50 {lat['raw_p50']:7.1f} ms   p95 {lat['raw_p95']:7.1f} ms   (baseline)")
     print(f"env capture (CDP + decode) p50 {lat['capture_p50']:7.1f} ms")
     print(f"env step (action + obs)    p50 {lat['step_p50']:7.1f} ms   p95 {lat['step_p95']:7.1f} ms   "
           f"-> {lat['step_p50'] / lat['raw_p50']:.2f}x one raw screenshot (target <= 1.3x)")
     print(f"env reset (new context)    p50 {lat['reset_p50']:7.1f} ms   p95 {lat['reset_p95']:7.1f} ms")
-    for row in memory([int(x) for x in args.envs.split(",")]):
-        print(f"{row['envs']} envs: RSS {row['rss_mb']:7.0f} MB ({row['rss_per_env']:5.0f} MB/env), "
-              f"PSS {row['pss_mb']:7.0f} MB ({row['pss_per_env']:5.0f} MB/env; target <= 250 MB/env at 8)")
+    print_memory(memory([int(x) for x in args.envs.split(",")]))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
