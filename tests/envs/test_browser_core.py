@@ -136,12 +136,31 @@ def test_observe_returns_the_page_value_and_the_screenshot_together(page_session
         page_session.observe("() => nope")
 
 
+def _record_keys(session) -> None:
+    """From now on the page appends every key it gets to window.keys (one listener per page)."""
+    session.evaluate("() => { window.keys = ''; if (!window.listening) { window.listening = true;"
+                     " document.addEventListener('keydown', (e) => { window.keys += e.key; }); } }")
+
+
 def test_send_all_keeps_the_order_of_input_events(page_session):
-    page_session.evaluate("() => { window.keys = ''; document.addEventListener('keydown', (e) => { window.keys += e.key; }); }")
+    _record_keys(page_session)
     keys = [("Input.dispatchKeyEvent", {"type": "keyDown", "key": k, "text": k}) for k in "stepgym"]
     results = page_session.send_all(keys)
     assert len(results) == 7
     assert page_session.evaluate("() => window.keys") == "stepgym"
+
+
+def test_send_all_without_playwright_internals_sends_one_by_one(page_session):
+    from stepgym.envs.browser.session import _send_pipelined
+
+    class PublicOnly:  # a CDP session as another Playwright version might expose it: send() only
+        def __init__(self, cdp):
+            self.send = cdp.send
+
+    _record_keys(page_session)
+    keys = [("Input.dispatchKeyEvent", {"type": "keyDown", "key": k, "text": k}) for k in "abc"]
+    assert len(_send_pipelined(PublicOnly(page_session._cdp), keys, 5000)) == 3
+    assert page_session.evaluate("() => window.keys") == "abc"
 
 
 def _chromium_processes(session) -> tuple[list[list[str]], int]:
