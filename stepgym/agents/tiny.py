@@ -77,6 +77,7 @@ def tokenizer_corpus(seed: int = 0) -> list[str]:
             env.close()
         except Exception as exc:  # an env needing a browser etc. must not block the tokenizer
             texts.append(f"{env_id}: {type(exc).__name__}")
+    texts += _prompt_texts(seed)
     rng = random.Random(seed)
     verbs = ["click", "type", "scroll", "press", "open", "search", "select", "answer", "move", "push",
              "drag", "swipe", "tap", "buy", "go back", "wait", "finish", "think"]
@@ -95,6 +96,50 @@ def tokenizer_corpus(seed: int = 0) -> list[str]:
             f"Answer: {rng.choice('ABCD')}. The event happens at {rng.randint(0, 300)} seconds.",
             f"Error: expected one of up, down, left, right, got '{v}'.",
         ]))
+    return texts
+
+
+def _prompt_texts(seed: int, episodes: int = 60) -> list[str]:
+    """Whole chat-templated prompts as the agent layer renders them on Sokoban (window mode, with
+    and without history, under the default and a short system prompt).
+
+    Without them the template's words ("observation", "assistant", "Previous steps", ...) stay split
+    into characters, and a prompt costs the tiny model about twice the tokens it needs to.
+    """
+    import jinja2
+
+    import stepgym
+    from stepgym.agents.base import AgentInput
+    from stepgym.agents.prompting import PromptConfig, build_messages
+    from stepgym.episodes.schema import Step
+
+    template = jinja2.Environment().from_string(CHAT_TEMPLATE)
+    configs = [PromptConfig(history_len=0, include_image=False),
+               PromptConfig(history_len=2, include_image=False),
+               PromptConfig(history_len=0, include_image=False,
+                            system_prompt="Sokoban. Reply with one move: up, down, left or right.")]
+    rng = random.Random(seed + 1)
+    texts: list[str] = []
+    for env_id in CORPUS_ENVS:
+        env = stepgym.make(env_id)
+        for ep in range(episodes):
+            obs, info = env.reset(seed=seed * 1000 + ep)
+            instruction, action_doc = info["instruction"], info["action_doc"]
+            history: list[Step] = []
+            for t in range(rng.randint(1, 6)):
+                inp = AgentInput(env_index=0, observation=obs, info=info, instruction=instruction,
+                                 action_doc=action_doc, history=list(history))
+                cfg = configs[(ep + t) % len(configs)]
+                texts.append(template.render(messages=build_messages(inp, cfg), add_generation_prompt=True))
+                move = rng.choice(["up", "down", "left", "right", "jump"])
+                new_obs, reward, terminated, truncated, info = env.step(move)
+                history.append(Step(index=t, observation=obs["text"], action=move, reward=reward,
+                                    action_valid=bool(info.get("action_valid", True)),
+                                    action_error=info.get("action_error")))
+                obs = new_obs
+                if terminated or truncated:
+                    break
+        env.close()
     return texts
 
 
