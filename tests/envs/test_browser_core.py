@@ -150,17 +150,36 @@ def test_send_all_keeps_the_order_of_input_events(page_session):
     assert page_session.evaluate("() => window.keys") == "stepgym"
 
 
-def test_send_all_without_playwright_internals_sends_one_by_one(page_session):
-    from stepgym.envs.browser.session import _send_pipelined
+class _PublicOnly:
+    """A CDP session as another Playwright version might expose it: the public send() only."""
 
-    class PublicOnly:  # a CDP session as another Playwright version might expose it: send() only
-        def __init__(self, cdp):
-            self.send = cdp.send
+    def __init__(self, cdp):
+        self.send = cdp.send
+
+
+class _OtherSignature(_PublicOnly):
+    """Internals present, but the async send takes other arguments than Playwright 1.65's."""
+
+    def __init__(self, cdp):
+        super().__init__(cdp)
+        self._sync = cdp._sync
+
+        class Impl:
+            async def send(self, method):
+                raise AssertionError("must not be awaited")
+
+        self._impl_obj = Impl()
+
+
+@pytest.mark.parametrize("wrapper", [_PublicOnly, _OtherSignature])
+def test_send_all_without_usable_playwright_internals_sends_one_by_one(page_session, wrapper, recwarn):
+    from stepgym.envs.browser.session import _send_pipelined
 
     _record_keys(page_session)
     keys = [("Input.dispatchKeyEvent", {"type": "keyDown", "key": k, "text": k}) for k in "abc"]
-    assert len(_send_pipelined(PublicOnly(page_session._cdp), keys, 5000)) == 3
+    assert len(_send_pipelined(wrapper(page_session._cdp), keys, 5000)) == 3
     assert page_session.evaluate("() => window.keys") == "abc"
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]
 
 
 def _chromium_processes(session) -> tuple[list[list[str]], int]:

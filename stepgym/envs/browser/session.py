@@ -450,14 +450,22 @@ def _send_pipelined(cdp, commands: list[tuple[str, dict[str, Any]]], timeout_ms:
     Playwright's sync API waits for each answer before it sends the next command. Its sync
     objects run the async implementation on one event loop (`_sync`, `_impl_obj`): handing that
     loop all the sends at once puts every message on the wire before the first answer is back.
-    Without those internals (another Playwright version) the commands go one by one.
+    Where those internals differ (another Playwright version) the commands go one by one.
     """
     impl, run = getattr(cdp, "_impl_obj", None), getattr(cdp, "_sync", None)
-    if impl is None or run is None:
+    coros: list = []
+    try:
+        if impl is None or run is None:
+            raise TypeError("no Playwright internals")
+        for method, params in commands:  # binding the arguments checks the signature right here
+            coros.append(impl.send(method, params, timeout_ms))
+    except TypeError:
+        for coro in coros:
+            coro.close()
         return [cdp.send(method, params, timeout=timeout_ms) for method, params in commands]
 
     async def gather() -> list[dict[str, Any]]:
-        return list(await asyncio.gather(*(impl.send(method, params, timeout_ms) for method, params in commands)))
+        return list(await asyncio.gather(*coros))
 
     return run(gather())
 
