@@ -18,7 +18,7 @@ PLAYWRIGHT_DISABLED_FEATURES = (
 )
 PLAYWRIGHT_ENABLED_FEATURES = ("CDPScreenshotNewSurface", "SkipListAccountsWithoutGaiaCookies")
 
-#: what we switch off to save memory (measured with benchmarks/gui.py --breakdown, 8 envs)
+#: what we switch off to save memory (see the per-process table of benchmarks/gui.py)
 MEMORY_DISABLED_FEATURES = (
     # full Chromium's headless mode gives every window, i.e. every browser context, a
     # preloaded omnibox-popup WebUI in a renderer of its own: a second renderer per env
