@@ -1,72 +1,104 @@
-"""GiGPO vs GRPO on Sokoban: same tiny model, same SFT start, same env-step budget, several seeds.
+"""GiGPO vs GRPO on Sokoban: same tiny model, same SFT start, same RL budget, several seeds.
 
-Prints held-out success (mean and spread over seeds) after RL for both estimators, plus peak
-memory (RSS) and time per RL iteration, so GiGPO's overhead (the step-group pass) can be
-compared with GRPO's in the same run.
+For each seed, one SFT run (the demo's: oracle records, behaviour cloning) makes the starting
+policy; GRPO and GiGPO then each run the demo's RL budget from that same checkpoint. Prints
+held-out success after SFT and after RL (mean and spread over seeds), env steps used, time per RL
+iteration and peak RSS of each run (every run in its own process), and GiGPO's time overhead
+over GRPO measured in the same invocation.
 
-    python benchmarks/gigpo_vs_grpo.py                 # 3 seeds, short budget
-    python benchmarks/gigpo_vs_grpo.py --iterations 20 # longer runs
+    python benchmarks/gigpo_vs_grpo.py                   # 3 seeds x 20 iterations (~40 min on 2 cores)
+    python benchmarks/gigpo_vs_grpo.py --seeds 1 --iterations 5
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import resource
 import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from stepgym.trainers.config import preset  # noqa: E402
-from stepgym.trainers.trainer import Trainer  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 
-def run(algorithm: str, seed: int, iterations: int, root: Path) -> dict:
-    cfg = preset("sokoban-gigpo-tiny", algorithm=algorithm, seed=seed, iterations=iterations,
-                 eval_every=max(iterations, 1), run_dir=str(root / f"{algorithm}-{seed}"))
+def _run(overrides: dict) -> dict:
+    """One training run in this (fresh) process; returns its figures."""
+    sys.path.insert(0, str(ROOT))
+    from stepgym.trainers.config import preset
+    from stepgym.trainers.trainer import Trainer
+
+    cfg = preset("sokoban-gigpo-tiny", **overrides)
     t0 = time.perf_counter()
     trainer = Trainer(cfg, progress=False)
-    results = trainer.run()
-    rl = [m for m in trainer.metrics() if m.get("phase") == "rl"]
-    trainer.close()
+    try:
+        results = trainer.run()
+        rl = [m for m in trainer.metrics() if m.get("phase") == "rl"]
+    finally:
+        trainer.close()
     return {
-        "after_sft": results["after_sft"], "final": results["final"],
+        "eval": results, "wall": time.perf_counter() - t0,
         "time_per_iteration": statistics.mean(m["time_total"] for m in rl) if rl else 0.0,
         "update_time": statistics.mean(m["time_update"] for m in rl) if rl else 0.0,
-        "env_steps": rl[-1]["env_steps"] if rl else 0, "wall": time.perf_counter() - t0,
+        "rl_time": sum(m["time_total"] for m in rl),
+        "env_steps": rl[-1]["env_steps"] if rl else 0,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def in_process(overrides: dict) -> dict:
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as ex:
+        return ex.submit(_run, overrides).result()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--iterations", type=int, default=6)
+    ap.add_argument("--iterations", type=int, default=None, help="RL iterations (default: the demo's)")
+    ap.add_argument("--out", type=Path, default=None, help="keep run directories here (default: a temp dir)")
     args = ap.parse_args()
+    from stepgym.trainers.config import preset
+
+    iterations = args.iterations if args.iterations is not None else preset("sokoban-gigpo-tiny").iterations
     results: dict[str, list[dict]] = {"grpo": [], "gigpo": []}
     with tempfile.TemporaryDirectory() as tmp:
+        root = args.out or Path(tmp)
         for seed in range(args.seeds):
+            sft_dir = root / f"sft-{seed}"
+            sft = in_process({"seed": seed, "iterations": 0, "run_dir": str(sft_dir)})
+            start = str(sft_dir / "checkpoint" / "model")
+            print(f"seed {seed}: before SFT {sft['eval']['before_sft']:.2f}, after SFT {sft['eval']['after_sft']:.2f} "
+                  f"({sft['wall']:.0f}s)", flush=True)
             for algorithm in ("grpo", "gigpo"):
-                r = run(algorithm, seed, args.iterations, Path(tmp))
+                r = in_process({"seed": seed, "algorithm": algorithm, "iterations": iterations,
+                                "model": start, "sft_episodes": 0, "eval_every": max(iterations, 1),
+                                "run_dir": str(root / f"{algorithm}-{seed}")})
+                r["after_sft"] = sft["eval"]["after_sft"]
                 results[algorithm].append(r)
-                print(f"{algorithm:>5} seed {seed}: after SFT {r['after_sft']:.2f} -> after RL {r['final']:.2f} "
-                      f"({r['env_steps']} env steps, {r['time_per_iteration']:.1f}s/iteration)", flush=True)
+                print(f"  {algorithm:>5}: after RL {r['eval']['final']:.2f} ({r['env_steps']} env steps, "
+                      f"{r['time_per_iteration']:.1f}s/iteration, peak RSS {r['peak_rss_mb']:.0f} MB)", flush=True)
     print()
-    print(f"{'':>6} {'held-out success':>18} {'spread':>8} {'s/iteration':>12} {'update s':>9} {'peak RSS MB':>12}")
+    print(f"{'':>6} {'after SFT':>10} {'after RL':>9} {'spread':>7} {'gain':>6} {'env steps':>10} "
+          f"{'s/iteration':>12} {'update s':>9} {'peak RSS MB':>12}")
     for algorithm, rs in results.items():
-        finals = [r["final"] for r in rs]
+        finals = [r["eval"]["final"] for r in rs]
+        starts = [r["after_sft"] for r in rs]
         spread = statistics.pstdev(finals) if len(finals) > 1 else 0.0
-        print(f"{algorithm:>6} {statistics.mean(finals):>18.3f} {spread:>8.3f} "
+        print(f"{algorithm:>6} {statistics.mean(starts):>10.3f} {statistics.mean(finals):>9.3f} {spread:>7.3f} "
+              f"{statistics.mean(finals) - statistics.mean(starts):>+6.3f} "
+              f"{statistics.mean(r['env_steps'] for r in rs):>10.0f} "
               f"{statistics.mean(r['time_per_iteration'] for r in rs):>12.1f} "
               f"{statistics.mean(r['update_time'] for r in rs):>9.1f} {max(r['peak_rss_mb'] for r in rs):>12.0f}")
     g, p = results["gigpo"], results["grpo"]
-    ratio = statistics.mean(r["time_per_iteration"] for r in g) / statistics.mean(r["time_per_iteration"] for r in p)
-    print(f"GiGPO time per iteration / GRPO: {ratio:.3f}")
-    print(json.dumps({k: [r["final"] for r in v] for k, v in results.items()}))
+    per_step = [sum(r["rl_time"] for r in rs) / max(sum(r["env_steps"] for r in rs), 1) for rs in (g, p)]
+    print(f"GiGPO time per env step / GRPO: {per_step[0] / per_step[1]:.3f} (time per iteration alone also "
+          "reflects episode lengths, which differ once the policies do)")
+    print(json.dumps({k: [r["eval"]["final"] for r in v] for k, v in results.items()}))
 
 
 if __name__ == "__main__":

@@ -148,10 +148,19 @@ def _overrides(pairs: Sequence[str]) -> dict:
     return out
 
 
+def _quiet_transformers() -> None:
+    """Hide transformers' own tqdm bars (a checkpoint per iteration prints 'Writing model shards'),
+    which would break up the trainer's progress bar."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from stepgym.trainers.config import PRESETS, TrainConfig, preset
     from stepgym.trainers.trainer import Trainer
 
+    _quiet_transformers()
     if args.resume:
         trainer = Trainer.resume(args.resume, console=console)
     else:
@@ -183,6 +192,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from stepgym.demo import run_demo
 
+    _quiet_transformers()
     overrides = _overrides(args.set)
     return run_demo(Path(args.out), seed=args.seed, **overrides)
 

@@ -390,7 +390,11 @@ class Trainer:
         steps_at = {m["iteration"]: m["env_steps"] for m in rl}
         xs = [steps_at.get(m["iteration"], 0) for m in ev]
         how = "greedy" if self.cfg.eval_temperature == 0 else f"T={self.cfg.eval_temperature:g}"
-        ax.plot(xs, [m["eval_success"] for m in ev], "o--", label=f"held-out success ({how})")
+        ys = [m["eval_success"] for m in ev]
+        # 95% Wilson interval of each evaluation: how far apart two points must be to mean something
+        err = [[max(y - m.get("eval_ci", [y, y])[0], 0.0) for y, m in zip(ys, ev)],
+               [max(m.get("eval_ci", [y, y])[1] - y, 0.0) for y, m in zip(ys, ev)]]
+        ax.errorbar(xs, ys, yerr=err, fmt="o--", capsize=3, label=f"held-out success ({how}, 95% CI)")
         for m, x in zip(ev, xs):
             if m["name"] in ("before_sft", "after_sft"):
                 ax.annotate(m["name"].replace("_", " "), (x, m["eval_success"]), textcoords="offset points", xytext=(4, 4))
