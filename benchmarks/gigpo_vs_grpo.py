@@ -1,13 +1,14 @@
-"""GiGPO vs GRPO on Sokoban: same tiny model, same SFT start, same RL budget, several seeds.
+"""GiGPO vs GRPO on Sokoban: same tiny model, same SFT start, same env-step budget, several seeds.
 
 For each seed, one SFT run (the demo's: oracle records, behaviour cloning) makes the starting
-policy; GRPO and GiGPO then each run the demo's RL budget from that same checkpoint. Prints
+policy; GRPO and GiGPO then each train from that same checkpoint until their rollouts have taken
+the same number of env steps (`env_step_budget`; the demo's 20 iterations take about 35,000). Prints
 held-out success after SFT and after RL (mean and spread over seeds), env steps used, time per RL
 iteration and peak RSS of each run (every run in its own process), and GiGPO's time overhead
 over GRPO measured in the same invocation.
 
-    python benchmarks/gigpo_vs_grpo.py                   # 3 seeds x 20 iterations (~40 min on 2 cores)
-    python benchmarks/gigpo_vs_grpo.py --seeds 1 --iterations 5
+    python benchmarks/gigpo_vs_grpo.py                       # 3 seeds x 35,000 env steps (~40 min on 2 cores)
+    python benchmarks/gigpo_vs_grpo.py --seeds 1 --env-steps 5000
 """
 
 from __future__ import annotations
@@ -59,12 +60,9 @@ def in_process(overrides: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--iterations", type=int, default=None, help="RL iterations (default: the demo's)")
+    ap.add_argument("--env-steps", type=int, default=35_000, help="RL env-step budget of every run")
     ap.add_argument("--out", type=Path, default=None, help="keep run directories here (default: a temp dir)")
     args = ap.parse_args()
-    from stepgym.trainers.config import preset
-
-    iterations = args.iterations if args.iterations is not None else preset("sokoban-gigpo-tiny").iterations
     results: dict[str, list[dict]] = {"grpo": [], "gigpo": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = args.out or Path(tmp)
@@ -75,8 +73,9 @@ def main() -> None:
             print(f"seed {seed}: before SFT {sft['eval']['before_sft']:.2f}, after SFT {sft['eval']['after_sft']:.2f} "
                   f"({sft['wall']:.0f}s)", flush=True)
             for algorithm in ("grpo", "gigpo"):
-                r = in_process({"seed": seed, "algorithm": algorithm, "iterations": iterations,
-                                "model": start, "sft_episodes": 0, "eval_every": max(iterations, 1),
+                r = in_process({"seed": seed, "algorithm": algorithm, "iterations": 10_000,
+                                "env_step_budget": args.env_steps, "eval_every": 10_000,
+                                "model": start, "sft_episodes": 0,
                                 "run_dir": str(root / f"{algorithm}-{seed}")})
                 r["after_sft"] = sft["eval"]["after_sft"]
                 results[algorithm].append(r)

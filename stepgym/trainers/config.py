@@ -62,6 +62,9 @@ class TrainConfig:
     """Advantage estimator."""
     iterations: int = 20
     """RL iterations (sample tasks -> roll out -> advantages -> update)."""
+    env_step_budget: int | None = None
+    """Stop RL once its rollouts have taken this many env steps (the iteration that crosses it is
+    the last and is evaluated); None: run all `iterations`. Compares methods at equal experience."""
     tasks_per_iteration: int = 16
     """Tasks sampled per iteration; each is played `group_size` times."""
     group_size: int = 8
@@ -122,6 +125,7 @@ class TrainConfig:
             "minibatch_size": self.minibatch_size >= 1, "ppo_epochs": self.ppo_epochs >= 1,
             "eval_every": self.eval_every >= 1, "checkpoint_every": self.checkpoint_every >= 1,
             "sft_episodes": self.sft_episodes >= 0, "gamma": 0.0 <= self.gamma <= 1.0,
+            "env_step_budget": self.env_step_budget is None or self.env_step_budget > 0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:

@@ -150,11 +150,13 @@ class Trainer:
             for it in range(first, cfg.iterations):
                 if stop_after is not None and it - first >= stop_after:
                     return self.state["eval"]
+                if self.budget_spent():
+                    break
                 metrics = self.iteration(it)
                 progress.update(bar, advance=1, description=(
                     f"RL {cfg.algorithm} it {it + 1}: success {metrics['rollout_success']:.2f}"))
-        if "final" not in self.state["eval"] and cfg.iterations > 0:
-            self.state["eval"]["final"] = self.state["eval"].get(f"iteration_{cfg.iterations - 1}")
+        if "final" not in self.state["eval"] and self.state["next_iteration"] > 0:
+            self.state["eval"]["final"] = self.state["eval"].get(f"iteration_{self.state['next_iteration'] - 1}")
         self.plot()
         return self.state["eval"]
 
@@ -181,16 +183,22 @@ class Trainer:
         metrics.update(groups_dropped=dropped, rows_trained=batch.num_steps, env_steps=self.state["env_steps"],
                        time_rollout=t_rollout, time_update=time.perf_counter() - t1)
         self.state["next_iteration"] = it + 1
-        if (it + 1) % cfg.eval_every == 0 or it + 1 == cfg.iterations:
+        last = it + 1 == cfg.iterations or self.budget_spent()
+        if (it + 1) % cfg.eval_every == 0 or last:
             metrics["eval_success"] = self.evaluate(f"iteration_{it}")
             self.state["eval"][f"iteration_{it}"] = metrics["eval_success"]
-            if it + 1 == cfg.iterations:
+            if last:
                 self.state["eval"]["final"] = metrics["eval_success"]
         metrics["time_total"] = time.perf_counter() - t0
         self.log(metrics)
-        if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == cfg.iterations:
+        if (it + 1) % cfg.checkpoint_every == 0 or last:
             self.checkpoint()
         return metrics
+
+    def budget_spent(self) -> bool:
+        """Whether `env_step_budget` (if set) has been used up by the RL rollouts so far."""
+        budget = self.cfg.env_step_budget
+        return budget is not None and self.state["env_steps"] >= budget
 
     # -- stages ------------------------------------------------------------------------------------
     def rollout_stats(self, batch: RolloutBatch) -> dict[str, float]:

@@ -83,3 +83,17 @@ def test_config_errors_name_the_field(tmp_path):
         preset("nope")
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         Trainer.resume(tmp_path)
+
+
+def test_env_step_budget_stops_rl_and_evaluates_the_last_iteration(tmp_path):
+    # each iteration plays 2 tasks x 4 episodes of at most 6 steps, so a budget of 1 step is spent
+    # by the first iteration, which must then be evaluated and reported as final
+    trainer = Trainer(_cfg(tmp_path, sft_episodes=0, iterations=5, eval_every=5, env_step_budget=1), progress=False)
+    results = trainer.run()
+    trainer.close()
+    rl = [r for r in _rl_rows(tmp_path) if r["phase"] == "rl"]
+    assert [r["iteration"] for r in rl] == [0]
+    assert rl[0]["env_steps"] >= 1 and "eval_success" in rl[0]
+    assert results["final"] == rl[0]["eval_success"]
+    with pytest.raises(ValueError, match="env_step_budget=0"):
+        TrainConfig(env_step_budget=0)
