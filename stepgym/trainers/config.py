@@ -93,8 +93,12 @@ class TrainConfig:
     """GiGPO step-level discount."""
     omega: float = 1.0
     """GiGPO weight of the step-level advantage."""
-    normalize: Literal["mean_std", "mean"] = "mean_std"
-    """Advantage normalisation ("mean": the paper's w/o std)."""
+    normalize: Literal["mean_std", "mean"] = "mean"
+    """Advantage normalisation: "mean" subtracts the group mean (the GiGPO paper's "w/o std"),
+    "mean_std" also divides by the group's std. "mean" is the default: a step group of a few
+    near-equal returns (two successes one step apart) gets unit-size advantages once divided by
+    its tiny std. From the same SFT start (31%), 20 demo iterations reached 47% with "mean" and
+    43% with "mean_std" (single runs; 95% intervals about ±10 points)."""
     episode_weighting: Literal["trajectory", "step"] = "step"
     """GiGPO episode-level statistics over step rows (verl-agent) or over episodes (the paper).
     "step" is the default: with statistics over episodes, failed episodes (which run to the step
