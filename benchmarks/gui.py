@@ -95,14 +95,43 @@ def pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs) * 1000, q))
 
 
-def latency(steps: int, resets: int) -> dict:
-    env = stepgym.make("stepgym/Desktop-v0", max_steps=10_000).unwrapped
-    env.reset(seed=0, options={"task_id": TASK})  # warm up: launch Chromium
-    reset_s = []
+def time_resets(env, task_id: str, resets: int) -> list[float]:
+    """Seconds of each of `resets` resets onto `task_id` (after one warm-up reset launching Chromium)."""
+    env.reset(seed=0, options={"task_id": task_id})
+    out = []
     for i in range(resets):
         t = time.perf_counter()
-        env.reset(seed=i, options={"task_id": TASK})
-        reset_s.append(time.perf_counter() - t)
+        env.reset(seed=i, options={"task_id": task_id})
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def time_steps(env, actions: list[dict], reset_s: list[float], check=None) -> dict:
+    """Step latency over `actions`, each followed by one raw `page.screenshot()` (the baseline) and
+    one env capture, plus reset figures: p50/p95 in ms and which browser ran."""
+    step_s, raw_s, cdp_s = [], [], []
+    page = env._session.page
+    browser = env._session.host.executable or "Playwright's build"
+    for a in actions:
+        t = time.perf_counter()
+        obs, _, _, _, info = env.step(json.dumps(a))
+        step_s.append(time.perf_counter() - t)
+        if check is not None:
+            check(obs, info)
+        t = time.perf_counter()
+        page.screenshot()
+        raw_s.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        env._session.screenshot()
+        cdp_s.append(time.perf_counter() - t)
+    return {"step_p50": pct(step_s, 50), "step_p95": pct(step_s, 95), "raw_p50": pct(raw_s, 50),
+            "raw_p95": pct(raw_s, 95), "capture_p50": pct(cdp_s, 50), "reset_p50": pct(reset_s, 50),
+            "reset_p95": pct(reset_s, 95), "browser": browser}
+
+
+def latency(steps: int, resets: int) -> dict:
+    env = stepgym.make("stepgym/Desktop-v0", max_steps=10_000).unwrapped
+    reset_s = time_resets(env, TASK, resets)
     # a realistic mix: click cells, type into them, move the pointer
     cells = [env._session.evaluate("(s) => desktop.locate(s)", f'[data-k="cell-{c}{r}"]') for c in "ABCD" for r in range(1, 6)]
     actions = []
@@ -112,35 +141,27 @@ def latency(steps: int, resets: int) -> dict:
         actions.append({"action_type": "CLICK", "x": x, "y": y} if kind == 0 else
                        {"action_type": "TYPING", "text": str(i)} if kind == 1 else
                        {"action_type": "PRESS", "key": "enter"})
-    step_s, raw_s, cdp_s = [], [], []
-    page = env._session.page
-    browser = env._session.host.executable or "Playwright's build"
-    for a in actions:
-        t = time.perf_counter()
-        obs, *_ = env.step(json.dumps(a))
-        step_s.append(time.perf_counter() - t)
+
+    def check(obs, info):
         assert obs["image"].shape == (720, 1280, 3)
-        t = time.perf_counter()
-        page.screenshot()
-        raw_s.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        env._session.screenshot()
-        cdp_s.append(time.perf_counter() - t)
+
+    lat = time_steps(env, actions, reset_s, check)
     env.close()
-    return {"step_p50": pct(step_s, 50), "step_p95": pct(step_s, 95), "raw_p50": pct(raw_s, 50),
-            "raw_p95": pct(raw_s, 95), "capture_p50": pct(cdp_s, 50), "reset_p50": pct(reset_s, 50),
-            "reset_p95": pct(reset_s, 95), "browser": browser}
+    return lat
 
 
-def memory(counts: list[int]) -> list[dict]:
+def memory(counts: list[int], env_id: str = "stepgym/Desktop-v0", task_id: str = TASK,
+           warm_actions: tuple[dict, ...] = ({"action_type": "CLICK", "x": 400, "y": 300},
+                                             {"action_type": "TYPING", "text": "42"})) -> list[dict]:
+    """Summed RSS/PSS of this process tree with n envs of `env_id` open in this thread, per n."""
     rows = []
     for n in counts:
-        envs = [stepgym.make("stepgym/Desktop-v0").unwrapped for _ in range(n)]
+        envs = [stepgym.make(env_id).unwrapped for _ in range(n)]
         for i, e in enumerate(envs):
-            e.reset(seed=i, options={"task_id": TASK})
+            e.reset(seed=i, options={"task_id": task_id})
         for e in envs:
-            for a in ('{"action_type": "CLICK", "x": 400, "y": 300}', '{"action_type": "TYPING", "text": "42"}'):
-                e.step(a)
+            for a in warm_actions:
+                e.step(json.dumps(a))
         pids = descendants(os.getpid())
         rss, pss = memory_mb(pids)
         rows.append({"envs": n, "rss_mb": rss, "pss_mb": pss, "rss_per_env": rss / n, "pss_per_env": pss / n,
@@ -148,6 +169,14 @@ def memory(counts: list[int]) -> list[dict]:
         for e in envs:
             e.close()
     return rows
+
+
+def print_latency(lat: dict, reset_target: str = "") -> None:
+    print(f"raw page.screenshot()      p50 {lat['raw_p50']:7.1f} ms   p95 {lat['raw_p95']:7.1f} ms   (baseline)")
+    print(f"env capture (CDP + decode) p50 {lat['capture_p50']:7.1f} ms")
+    print(f"env step (action + obs)    p50 {lat['step_p50']:7.1f} ms   p95 {lat['step_p95']:7.1f} ms   "
+          f"-> {lat['step_p50'] / lat['raw_p50']:.2f}x one raw screenshot (target <= 1.3x)")
+    print(f"env reset (new context)    p50 {lat['reset_p50']:7.1f} ms   p95 {lat['reset_p95']:7.1f} ms{reset_target}")
 
 
 def main() -> None:
@@ -159,11 +188,7 @@ def main() -> None:
     lat = latency(args.steps, args.resets)
     print(f"Desktop-v0 at 1280x720, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
           f"browser {lat['browser']}")
-    print(f"raw page.screenshot()      p50 {lat['raw_p50']:7.1f} ms   p95 {lat['raw_p95']:7.1f} ms   (baseline)")
-    print(f"env capture (CDP + decode) p50 {lat['capture_p50']:7.1f} ms")
-    print(f"env step (action + obs)    p50 {lat['step_p50']:7.1f} ms   p95 {lat['step_p95']:7.1f} ms   "
-          f"-> {lat['step_p50'] / lat['raw_p50']:.2f}x one raw screenshot (target <= 1.3x)")
-    print(f"env reset (new context)    p50 {lat['reset_p50']:7.1f} ms   p95 {lat['reset_p95']:7.1f} ms   (target <= 1000 ms)")
+    print_latency(lat, "   (target <= 1000 ms)")
     print_memory(memory([int(x) for x in args.envs.split(",")]))
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 

@@ -13,76 +13,37 @@ and shows which processes hold it at the largest env count.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import stepgym  # noqa: E402
-from benchmarks.gui import breakdown, descendants, memory_mb, print_memory  # noqa: E402
+from benchmarks.gui import memory, print_latency, print_memory, time_resets, time_steps  # noqa: E402
 
 TASK = "ContactsDeleteContact"
 
 
-def pct(xs: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(xs) * 1000, q))
-
-
 def latency(steps: int, resets: int) -> dict:
     env = stepgym.make("stepgym/Mobile-v0", max_steps=10_000).unwrapped
-    env.reset(seed=0, options={"task_id": TASK})  # warm up: launch Chromium
-    reset_s = []
-    for i in range(resets):
-        t = time.perf_counter()
-        env.reset(seed=i, options={"task_id": TASK})
-        reset_s.append(time.perf_counter() - t)
+    reset_s = time_resets(env, TASK, resets)
     w, h = env.viewport
     # a realistic mix: open an app, tap a row, go back, scroll the list both ways
     cycle = [{"action_type": "open_app", "app_name": "Contacts"}, {"action_type": "click", "index": 2},
              {"action_type": "navigate_back"}, {"action_type": "scroll", "direction": "down"},
              {"action_type": "scroll", "direction": "up"}, {"action_type": "click", "x": w // 2, "y": 200},
              {"action_type": "navigate_home"}]
-    step_s, raw_s, cdp_s = [], [], []
-    page = env._session.page
-    browser = env._session.host.executable or "Playwright's build"
-    for i in range(steps):
-        t = time.perf_counter()
-        obs, _, _, _, info = env.step(json.dumps(cycle[i % len(cycle)]))
-        step_s.append(time.perf_counter() - t)
+
+    def check(obs, info):
         assert obs["image"].shape == (h, w, 3) and info["action_valid"], info["action_error"]
-        t = time.perf_counter()
-        page.screenshot()
-        raw_s.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        env._session.screenshot()
-        cdp_s.append(time.perf_counter() - t)
+
+    lat = time_steps(env, [cycle[i % len(cycle)] for i in range(steps)], reset_s, check)
     env.close()
-    return {"step_p50": pct(step_s, 50), "step_p95": pct(step_s, 95), "raw_p50": pct(raw_s, 50),
-            "raw_p95": pct(raw_s, 95), "capture_p50": pct(cdp_s, 50), "reset_p50": pct(reset_s, 50),
-            "reset_p95": pct(reset_s, 95), "size": f"{w}x{h}", "browser": browser}
+    return {**lat, "size": f"{w}x{h}"}
 
 
-def memory(counts: list[int]) -> list[dict]:
-    rows = []
-    for n in counts:
-        envs = [stepgym.make("stepgym/Mobile-v0").unwrapped for _ in range(n)]
-        for i, e in enumerate(envs):
-            e.reset(seed=i, options={"task_id": TASK})
-        for e in envs:
-            for a in ({"action_type": "open_app", "app_name": "Contacts"}, {"action_type": "scroll", "direction": "down"}):
-                e.step(json.dumps(a))
-        pids = descendants(os.getpid())
-        rss, pss = memory_mb(pids)
-        rows.append({"envs": n, "rss_mb": rss, "pss_mb": pss, "rss_per_env": rss / n, "pss_per_env": pss / n,
-                     "processes": breakdown(pids)})
-        for e in envs:
-            e.close()
-    return rows
+MOBILE_WARM = ({"action_type": "open_app", "app_name": "Contacts"}, {"action_type": "scroll", "direction": "down"})
 
 
 def main() -> None:
@@ -94,12 +55,8 @@ def main() -> None:
     lat = latency(args.steps, args.resets)
     print(f"Mobile-v0 at {lat['size']} (touch, mobile emulation), {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}, browser {lat['browser']}")
-    print(f"raw page.screenshot()      p50 {lat['raw_p50']:7.1f} ms   p95 {lat['raw_p95']:7.1f} ms   (baseline)")
-    print(f"env capture (CDP + decode) p50 {lat['capture_p50']:7.1f} ms")
-    print(f"env step (action + obs)    p50 {lat['step_p50']:7.1f} ms   p95 {lat['step_p95']:7.1f} ms   "
-          f"-> {lat['step_p50'] / lat['raw_p50']:.2f}x one raw screenshot (target <= 1.3x)")
-    print(f"env reset (new context)    p50 {lat['reset_p50']:7.1f} ms   p95 {lat['reset_p95']:7.1f} ms")
-    print_memory(memory([int(x) for x in args.envs.split(",")]))
+    print_latency(lat)
+    print_memory(memory([int(x) for x in args.envs.split(",")], "stepgym/Mobile-v0", TASK, MOBILE_WARM))
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 

@@ -1,13 +1,13 @@
 """Desktop-v0 on real Chromium: the contract, every task's oracle, isolation, crash recovery."""
 
-import os
-import signal
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-
 import numpy as np
 import pytest
+from browser_checks import (
+    check_blocks_other_loopback_servers,
+    check_crash_step,
+    kill_browser,
+    kill_renderers,
+)
 from gymnasium.utils.env_checker import check_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -165,48 +165,16 @@ def test_fuzzed_actions_never_raise(env, action):
     assert info["action_valid"] or info["action_error"]
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    seen: list = []
-
-    def do_GET(self):  # noqa: N802
-        type(self).seen.append(self.path)
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def test_env_blocks_other_loopback_servers_and_reports_it(env):
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    _Recorder.seen = []
-    try:
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/exfiltrate"
-        env.reset(seed=0, options={"task_id": "editor-hello"})
-        outcome = env._session.evaluate("async (u) => { try { await fetch(u); return 'fetched'; } catch (e) { return 'blocked'; } }", url)
-        assert outcome == "blocked"
-        *_, info = env.step("WAIT")
-        assert url in info["blocked_requests"]
-        assert _Recorder.seen == []
-        *_, info = env.step("WAIT")
-        assert info["blocked_requests"] == []  # reported once
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    check_blocks_other_loopback_servers(env, "editor-hello", "WAIT")
 
 
 def test_killed_browser_truncates_then_reset_recovers():
     e = make()
     try:
         e.reset(seed=0, options={"task_id": "settings-dark-theme"})
-        pid = e._session.host.pid
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
-        obs, r, term, trunc, info = e.step('{"action_type": "CLICK", "x": 640, "y": 360}')
-        assert trunc and not term and r == 0.0
-        assert "crash" in info["error"] and info["state_key"] == "crashed"
-        assert obs["image"].shape == (720, 1280, 3)
+        pid = kill_browser(e)
+        check_crash_step(e.step('{"action_type": "CLICK", "x": 640, "y": 360}'), (720, 1280, 3))
         obs, info = e.reset(seed=0, options={"task_id": "settings-dark-theme"})
         assert e._session.host.pid not in (None, pid)
         total = 0.0
@@ -218,14 +186,8 @@ def test_killed_browser_truncates_then_reset_recovers():
         assert total == 1.0
         # a renderer (not the browser) dying ends the episode the same way
         e.reset(seed=0, options={"task_id": "settings-dark-theme"})
-        for p in e._session.host.pids():
-            try:
-                if b"--type=renderer" in Path(f"/proc/{p}/cmdline").read_bytes():
-                    os.kill(p, signal.SIGKILL)
-            except (OSError, ProcessLookupError):
-                pass  # exited meanwhile
-        obs, r, term, trunc, info = e.step('{"action_type": "CLICK", "x": 640, "y": 360}')
-        assert trunc and "renderer crashed" in info["error"]
+        kill_renderers(e)
+        check_crash_step(e.step('{"action_type": "CLICK", "x": 640, "y": 360}'), (720, 1280, 3), "renderer crashed")
         _, info = e.reset(seed=0, options={"task_id": "settings-dark-theme"})
         *_, info = e.step("WAIT")
         assert info["action_valid"] and info["state_key"] != "crashed"

@@ -1,14 +1,15 @@
 """Mobile-v0 on real Chromium: every template's oracle, actions, gestures, state keys, isolation, crashes."""
 
 import json
-import os
-import signal
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_checks import (
+    check_blocks_other_loopback_servers,
+    check_crash_step,
+    kill_browser,
+    kill_renderers,
+)
 
 import stepgym
 from stepgym.envs.mobile import TEMPLATES, MobileEnv, Template, register
@@ -233,58 +234,21 @@ def test_a_template_is_one_class_in_one_file():
         MobileEnv(templates=["Nope"])
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    seen: list = []
-
-    def do_GET(self):  # noqa: N802
-        type(self).seen.append(self.path)
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def test_env_blocks_other_loopback_servers_and_reports_it(env):
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    _Recorder.seen = []
-    try:
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/exfiltrate"
-        env.reset(seed=0, options={"task_id": "ClockAddAlarm"})
-        outcome = env._session.evaluate("async (u) => { try { await fetch(u); return 'fetched'; } catch (e) { return 'blocked'; } }", url)
-        assert outcome == "blocked"
-        *_, info = env.step(act(action_type="wait"))
-        assert url in info["blocked_requests"] and _Recorder.seen == []
-        *_, info = env.step(act(action_type="wait"))
-        assert info["blocked_requests"] == []
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    check_blocks_other_loopback_servers(env, "ClockAddAlarm", act(action_type="wait"))
 
 
 def test_killed_browser_truncates_then_reset_recovers():
     e = MobileEnv(templates=["SettingsToggle"])
     try:
         e.reset(seed=0)
-        pid = e._session.host.pid
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
-        obs, r, term, trunc, info = e.step(act(action_type="click", x=180, y=320))
-        assert trunc and not term and r == 0.0
-        assert "crash" in info["error"] and info["state_key"] == "crashed"
-        assert obs["image"].shape == (640, 360, 3)
+        pid = kill_browser(e)
+        check_crash_step(e.step(act(action_type="click", x=180, y=320)), (640, 360, 3))
         assert play(e, "SettingsToggle", 0)[1]["success"]
         assert e._session.host.pid not in (None, pid)
         e.reset(seed=0)
-        for p in e._session.host.pids():
-            try:
-                if b"--type=renderer" in Path(f"/proc/{p}/cmdline").read_bytes():
-                    os.kill(p, signal.SIGKILL)
-            except (OSError, ProcessLookupError):
-                pass
-        obs, r, term, trunc, info = e.step(act(action_type="swipe", direction="up"))
-        assert trunc and "crash" in info["error"]
+        kill_renderers(e)
+        check_crash_step(e.step(act(action_type="swipe", direction="up")), (640, 360, 3))
         _, info = e.reset(seed=0)
         *_, info = e.step(act(action_type="wait"))
         assert info["action_valid"] and info["state_key"] != "crashed"
