@@ -79,6 +79,25 @@ class BrowserEnv(StepEnv):
             self._session = Session(self._server.origin, viewport=self.viewport, **kwargs)
         return self._session
 
+    def _open_episode(self, setup_function: str, arg: Any) -> None:
+        """A fresh page for a new episode, set up by the page function `setup_function(arg)`.
+
+        A browser that died between episodes is relaunched once; the per-episode browser state
+        (cached snapshot and screenshot, crash, oracle position) starts empty.
+        """
+        session = self._ensure_session()
+        try:
+            session.open(self.page)
+        except Exception:  # noqa: BLE001 - a browser that died between episodes: relaunch once
+            session.host.relaunch()
+            session.open(self.page)
+        session.evaluate(setup_function, arg)
+        self._snap = self._seen = None
+        self._image = None
+        self._crash = None
+        self._oracle_i = 0
+        self._oracle_pending = None
+
     def step(self, action: str | dict):
         """StepEnv.step, plus crash handling: a dead browser ends the episode (truncated, info["error"])."""
         self._advance_oracle(action)

@@ -144,20 +144,9 @@ class DesktopEnv(BrowserEnv):
 
     # -- episode setup -------------------------------------------------------------------
     def _load_task(self, task: Task) -> None:
-        session = self._ensure_session()
-        try:
-            session.open(PAGE)
-        except Exception:  # noqa: BLE001 - a browser that died between episodes: relaunch once
-            session.host.relaunch()
-            session.open(PAGE)
-        session.evaluate("(steps) => desktop.setup(steps)", task.data.get("config", []))
-        self._snap = None
-        self._image = None
+        self._open_episode("(steps) => desktop.setup(steps)", task.data.get("config", []))
         self._mouse = [0, 0]
         self._last_action = None
-        self._crash = None
-        self._oracle_i = 0
-        self._oracle_pending: tuple[int, str] | None = None
 
     # -- actions ---------------------------------------------------------------------------
     def parse_action(self, action: str | dict) -> dict[str, Any]:

@@ -137,19 +137,8 @@ class MobileEnv(BrowserEnv):
         self.task = Task(task_id=task.task_id, instruction=template.goal(params), split=task.split,
                          data={**task.data, "params": params})
         self.max_steps = self._fixed_steps or max(1, round(10 * template.complexity))
-        session = self._ensure_session()
-        try:
-            session.open(PAGE)
-        except Exception:  # noqa: BLE001 - a browser that died between episodes: relaunch once
-            session.host.relaunch()
-            session.open(PAGE)
-        session.evaluate("(s) => phone.setup(s)", world)
-        self._snap = None
-        self._image = None
+        self._open_episode("(s) => phone.setup(s)", world)
         self._answer = None
-        self._crash = None
-        self._oracle_i = 0
-        self._oracle_pending = None
 
     # -- actions ---------------------------------------------------------------------------
     def parse_action(self, action: str | dict) -> dict[str, Any]:
