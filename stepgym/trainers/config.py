@@ -26,7 +26,7 @@ class TrainConfig:
     """Sampling temperature of evaluation (0: greedy; seeded, so repeatable either way). The default
     evaluates the sampling policy RL optimises: a greedy tiny policy tends to loop between two states."""
     eval_tasks: int = 100
-    """Evaluate on the first N tasks of the eval split (one greedy episode each)."""
+    """Evaluate on the first N tasks of the eval split (one episode each, at `eval_temperature`)."""
     num_envs: int = 64
     """Envs stepped as one batch (one policy call per step for all of them)."""
 
@@ -43,7 +43,7 @@ class TrainConfig:
     max_new_tokens: int = 3
     """Most tokens generated per action."""
     temperature: float = 1.0
-    """Rollout sampling temperature (evaluation is greedy)."""
+    """Rollout sampling temperature (evaluation uses `eval_temperature`)."""
     top_p: float = 1.0
     """Rollout nucleus sampling."""
 

@@ -294,7 +294,7 @@ class Trainer:
                           "examples": len(examples)})
 
     def evaluate(self, name: str) -> float:
-        """Success rate on the held-out tasks (greedy unless `eval_temperature`); episodes under eval/NAME."""
+        """Success rate on the held-out tasks, sampled at `eval_temperature` (0: greedy); episodes under eval/NAME."""
         cfg = self.cfg
         settings = GenerationSettings(max_new_tokens=cfg.max_new_tokens, temperature=cfg.eval_temperature, seed=cfg.seed)
         sampler = SamplingPolicy(self.policy, settings, EVAL_CALL_BASE)
