@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import stepgym
 
 PACKAGE = Path(stepgym.__file__).parent
+ARCHITECTURE = PACKAGE.parent / "docs" / "architecture.md"
 
 #: module (or package prefix) -> layer; a module may import its own layer and the ones below.
 #: A new top-level module or folder gets one line here (the longest matching prefix wins).
@@ -159,7 +161,7 @@ def test_imports_point_down_the_layers():
 
 def test_no_import_cycles():
     found = cycles(checked_graph())
-    assert not found, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
+    assert not found, "import cycles, each among:\n" + "\n".join(", ".join(c) for c in found)
 
 
 def test_allowed_exceptions_still_exist():
@@ -179,8 +181,17 @@ def test_the_checker_sees_cycles_and_upward_imports():
     assert _targets(node, "stepgym.cli", False) == ["stepgym.envs.pool"]
 
 
+def test_the_architecture_page_shows_this_layer_table():
+    """docs/architecture.md's table of layers names the same modules at the same layers as LAYERS."""
+    documented: dict[str, int] = {}
+    for row in re.findall(r"^\| (\d) \| (.+?) \|", ARCHITECTURE.read_text(encoding="utf-8"), re.M):
+        for name in re.findall(r"`([\w.]+)/?`", row[1]):
+            documented[name if name == "stepgym" else f"stepgym.{name}"] = int(row[0])
+    assert documented == LAYERS
+
+
 def test_every_module_imports_in_a_fresh_interpreter():
-    """Each module imports from a clean start (pytest has imported much already); none needs another first."""
+    """Every module imports in an interpreter that has imported nothing yet (unlike pytest's)."""
     names = sorted(MODULES)
     script = (
         "import importlib, sys, traceback\n"
