@@ -1,4 +1,4 @@
-"""Imports only point down the layers, no module imports itself round a cycle, every module imports.
+"""Imports point only down the layers, form no cycle, and every module imports in a fresh interpreter.
 
 The AST walk sees every import statement, including those inside functions and under
 `if TYPE_CHECKING:`: a local import hides a cycle from a plain `import`, not from the design.
