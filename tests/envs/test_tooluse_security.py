@@ -375,7 +375,7 @@ def test_file_outside_cannot_be_created_moved_or_changed(mode, attempt, marker):
         assert "PermissionError: sandbox:" in res.output, res.output
 
 
-def test_issue_20_replace_into_an_unreadable_outside_directory_fails(marker):
+def test_replace_into_an_unreadable_outside_directory_fails(marker):
     before = listing(marker)
     res = PythonSandbox(LIMITS, isolation="audit").run(
         f"open('staged.txt', 'w').write('x')\nimport os\nos.replace('staged.txt', {str(marker / 'x')!r})")
