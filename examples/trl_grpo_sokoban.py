@@ -62,7 +62,7 @@ def warm_start(model, tok, *, episodes: int = 32, steps: int = 30, lr: float = 3
         loss.backward()
         opt.step()
     model.eval()
-    return float(loss)
+    return float(loss.detach())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     from trl import GRPOConfig, GRPOTrainer
 
     from stepgym.agents.tiny import build_tiny_lm
-    from stepgym.integrations.trl import StepgymRollout, env_reward, episode_dataset, invalid_action_penalty
+    from stepgym.integrations.trl import (
+        StepgymRollout,
+        env_reward,
+        episode_dataset,
+        invalid_action_penalty,
+    )
 
     out = Path(args.out)
     model_dir = build_tiny_lm(out / "model", seed=args.seed)

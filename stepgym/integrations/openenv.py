@@ -129,8 +129,9 @@ class StepgymEnvironment(Environment[StepgymAction, StepgymObservation, StepgymS
 
 def create_app(env_id: str, env_kwargs: dict[str, Any] | None = None, *, max_sessions: int = 64):
     """The FastAPI app serving `env_id` (each `/ws` session its own env, at most `max_sessions`)."""
-    import stepgym
     from openenv.core.env_server.http_server import create_app as openenv_app
+
+    import stepgym
 
     stepgym.make(env_id, **dict(env_kwargs or {})).close()  # fail now, with stepgym's error, on a bad id
 

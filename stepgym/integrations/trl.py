@@ -153,13 +153,13 @@ class StepgymRollout:
         return out
 
     def __call__(self, prompts: list, trainer: Any) -> dict[str, list]:
+        specs = [_parse_prompt(p) for p in prompts]
         generate = getattr(trainer, "_generate_single_turn", None)
         if generate is None:
             raise RuntimeError("StepgymRollout needs trl>=1.16's GRPOTrainer (it has no _generate_single_turn)")
         tok = trainer.processing_class
         tok = getattr(tok, "tokenizer", tok)
         budget = int(trainer.args.max_completion_length)
-        specs = [_parse_prompt(p) for p in prompts]
         episodes = self._episodes([s["env_id"] for s in specs])
         prompt_ids, completion_ids, env_mask, logprobs = [], [], [], []
         for ep, spec in zip(episodes, specs):

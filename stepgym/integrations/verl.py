@@ -29,7 +29,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetrics, AgentLoopOutput, register
+from verl.experimental.agent_loop.agent_loop import (
+    AgentLoopBase,
+    AgentLoopMetrics,
+    AgentLoopOutput,
+    register,
+)
 from verl.protocol import DataProto
 
 from stepgym.integrations.episode import EnvEpisode
