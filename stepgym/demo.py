@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from stepgym.cli import console
+from stepgym.console import console
 from stepgym.episodes.viewer import write_report
 from stepgym.trainers.config import preset
 from stepgym.trainers.trainer import Trainer

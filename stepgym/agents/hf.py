@@ -31,39 +31,9 @@ import torch
 
 from stepgym.agents.base import AgentAction, AgentInput, Policy
 from stepgym.agents.prompting import PromptConfig, build_messages, vision_inputs
+from stepgym.agents.sampling import GenerationSettings
 
 _VISION_KEYS = ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
-
-
-@dataclass
-class GenerationSettings:
-    """Sampling settings of a generation backend."""
-
-    max_new_tokens: int = 32
-    """Most tokens generated per action."""
-    temperature: float = 1.0
-    """Sampling temperature; 0 means greedy decoding."""
-    top_p: float = 1.0
-    """Nucleus sampling mass (1.0: off)."""
-    top_k: int = 0
-    """Keep only the k most likely tokens (0: off)."""
-    seed: int | None = 0
-    """Seed of the sampling stream: the same seed and the same sequence of `act` calls give the
-    same tokens. None: draw from torch's global generator."""
-
-    def __post_init__(self) -> None:
-        if self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0 (0 = greedy), got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.top_k < 0:
-            raise ValueError(f"top_k must be >= 0 (0 = off), got {self.top_k}")
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature == 0
 
 
 @dataclass

@@ -15,8 +15,8 @@ from stepgym.agents.base import AgentAction, AgentInput, Policy
 from stepgym.agents.hf import GenerationSettings, HFPolicy, PromptInputs
 from stepgym.envs.pool import EnvPool
 from stepgym.envs.tasks import Task
-from stepgym.episodes.collect import EpisodeJob, collect_episodes
 from stepgym.episodes.schema import Episode, Step
+from stepgym.runner import EpisodeJob, collect_episodes
 
 
 @dataclass

@@ -24,9 +24,9 @@ from stepgym.agents.hf import GenerationSettings, HFPolicy
 from stepgym.agents.prompting import DEFAULT_SYSTEM_PROMPT, PromptConfig
 from stepgym.agents.scripted import OraclePolicy
 from stepgym.envs.pool import EnvPool
-from stepgym.episodes.collect import EpisodeJob, collect_episodes
 from stepgym.episodes.evaluate import summarize
 from stepgym.episodes.io import EpisodeWriter
+from stepgym.runner import EpisodeJob, collect_episodes
 from stepgym.trainers.advantages import gigpo_advantages, grpo_advantages, rloo_advantages
 from stepgym.trainers.config import TrainConfig
 from stepgym.trainers.losses import ppo_loss, sft_loss
