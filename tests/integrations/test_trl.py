@@ -183,4 +183,4 @@ def test_example_script_runs_two_steps(tmp_path):
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["steps"] == 2 and summary["episodes_recorded"] == 32
+    assert summary["steps"] == 2 and summary["episodes_recorded"] == 16  # 2 steps x batch 8
