@@ -103,6 +103,10 @@ class TrainConfig:
     """Passes over each rollout batch."""
     minibatch_size: int = 128
     """Step rows per gradient step."""
+    micro_batch_size: int | None = None
+    """Rows per forward/backward pass; a minibatch's gradient is accumulated over its micro-batches
+    and equals the whole minibatch's (each part's loss is its share of the whole). None: the whole
+    minibatch at once."""
     max_grad_norm: float = 1.0
     """Gradient clipping."""
     old_logprobs: Literal["sampled", "recompute"] = "sampled"
@@ -169,6 +173,7 @@ class TrainConfig:
             "iterations": self.iterations >= 0, "group_size": self.group_size >= 1,
             "tasks_per_iteration": self.tasks_per_iteration >= 1, "num_envs": self.num_envs >= 1,
             "minibatch_size": self.minibatch_size >= 1, "ppo_epochs": self.ppo_epochs >= 1,
+            "micro_batch_size": self.micro_batch_size is None or self.micro_batch_size >= 1,
             "eval_every": self.eval_every >= 1, "checkpoint_every": self.checkpoint_every >= 1,
             "sft_episodes": self.sft_episodes >= 0, "gamma": 0.0 <= self.gamma <= 1.0,
             "env_step_budget": self.env_step_budget is None or self.env_step_budget > 0,

@@ -46,25 +46,45 @@ class LossOutput:
     approx_kl: torch.Tensor  # mean (old - new) log-prob, a cheap KL(old || new) estimate
 
 
-def aggregate(values: torch.Tensor, mask: torch.Tensor, how: Aggregation, constant: float | None = None) -> torch.Tensor:
+@dataclass(frozen=True)
+class Totals:
+    """Token and sequence counts of a whole minibatch, when a loss sees only part of it (gradient
+    accumulation over micro-batches, or one rank's share in data-parallel training): each part's
+    loss is then its share of the whole minibatch's, and their gradients add up to the whole's."""
+
+    tokens: float  # real tokens
+    sequences: float  # sequences with at least one real token
+
+    @classmethod
+    def of(cls, mask: torch.Tensor) -> Totals:
+        m = mask.float()
+        return cls(float(m.sum()), float((m.sum(-1) > 0).sum()))
+
+
+def aggregate(values: torch.Tensor, mask: torch.Tensor, how: Aggregation, constant: float | None = None,
+              totals: Totals | None = None) -> torch.Tensor:
     """Reduce per-token `values` [B, L] over real tokens to a scalar.
 
     - "token-mean": mean over all real tokens of the batch;
     - "sequence-mean": mean over each sequence's tokens, then over sequences;
     - "sum-constant": each sequence's sum divided by `constant`, then the mean over sequences
       (Dr. GRPO: no 1/|o| length normalisation; `constant` is the longest allowed response).
+
+    With `totals` (the counts of the whole minibatch this part belongs to) the sums are divided by
+    the whole's counts instead of the part's own.
     """
     mask = mask.to(values.dtype)
+    own = Totals.of(mask) if totals is None else totals
     if how == "token-mean":
-        return (values * mask).sum() / mask.sum().clamp(min=1.0)
+        return (values * mask).sum() / max(own.tokens, 1.0)
     if how == "sequence-mean":
         per_seq = (values * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)
         has_tokens = (mask.sum(-1) > 0).to(values.dtype)
-        return (per_seq * has_tokens).sum() / has_tokens.sum().clamp(min=1.0)
+        return (per_seq * has_tokens).sum() / max(own.sequences, 1.0)
     if how == "sum-constant":
         if constant is None or constant <= 0:
             raise ValueError(f"'sum-constant' aggregation needs a positive constant, got {constant!r}")
-        return (values * mask).sum() / (values.shape[0] * float(constant))
+        return (values * mask).sum() / (max(own.sequences, 1.0) * float(constant))
     raise ValueError(f"aggregation must be one of {', '.join(AGGREGATIONS)}; got {how!r}")
 
 
@@ -84,10 +104,11 @@ def kl_k3(logprobs: torch.Tensor, ref_logprobs: torch.Tensor) -> torch.Tensor:
     return torch.exp(log_ratio) - log_ratio - 1.0
 
 
-def _regularisers(logprobs, mask, ref_logprobs, kl_coef, entropy, entropy_coef, aggregation, constant):
+def _regularisers(logprobs, mask, ref_logprobs, kl_coef, entropy, entropy_coef, aggregation, constant, totals):
     zero = logprobs.new_zeros(())
-    kl = aggregate(kl_k3(logprobs, ref_logprobs.detach()), mask, aggregation, constant) if ref_logprobs is not None else zero
-    ent = aggregate(entropy, mask, aggregation, constant) if entropy is not None else zero
+    kl = (aggregate(kl_k3(logprobs, ref_logprobs.detach()), mask, aggregation, constant, totals)
+          if ref_logprobs is not None else zero)
+    ent = aggregate(entropy, mask, aggregation, constant, totals) if entropy is not None else zero
     return kl, ent, kl_coef * kl - entropy_coef * ent
 
 
@@ -107,6 +128,7 @@ def ppo_loss(
     aggregation: Aggregation = "token-mean",
     constant: float | None = None,  # for aggregation="sum-constant"
     weights: torch.Tensor | None = None,  # [B] or [B, L] importance weights on the surrogate
+    totals: Totals | None = None,  # counts of the whole minibatch when this is part of it
 ) -> LossOutput:
     """PPO-clip surrogate per token: max(-A r, -A clip(r, 1 - clip_low, 1 + clip_high)).
 
@@ -134,8 +156,8 @@ def ppo_loss(
         pg = pg * (w[:, None] if w.dim() == 1 else w)
     clipped = (loss_clipped > loss_unclipped).to(logprobs.dtype)
 
-    pg_loss = aggregate(pg, mask, aggregation, constant)
-    kl, ent, reg = _regularisers(logprobs, mask, ref_logprobs, kl_coef, entropy, entropy_coef, aggregation, constant)
+    pg_loss = aggregate(pg, mask, aggregation, constant, totals)
+    kl, ent, reg = _regularisers(logprobs, mask, ref_logprobs, kl_coef, entropy, entropy_coef, aggregation, constant, totals)
     with torch.no_grad():
         clip_fraction = aggregate(clipped, mask, "token-mean")
         approx_kl = aggregate(-log_ratio, mask, "token-mean")
@@ -156,6 +178,7 @@ def gspo_loss(
     entropy_coef: float = 0.0,
     aggregation: Aggregation = "token-mean",  # of the KL and entropy terms
     weights: torch.Tensor | None = None,  # [B] (or [B, L], averaged per sequence)
+    totals: Totals | None = None,  # counts of the whole minibatch when this is part of it
 ) -> LossOutput:
     """GSPO: s_i = exp(mean_t(log pi - log pi_old)) per sequence; loss = mean_i max(-A_i s_i, -A_i clip(s_i)).
 
@@ -177,8 +200,9 @@ def gspo_loss(
     if weights is not None:
         w = weights.detach().to(pg_seq.dtype)
         pg_seq = pg_seq * (w if w.dim() == 1 else (w * m).sum(-1) / length.clamp(min=1.0))
-    pg_loss = (pg_seq * has_tokens).sum() / has_tokens.sum().clamp(min=1.0)
-    kl, ent, reg = _regularisers(logprobs, mask, ref_logprobs, kl_coef, entropy, entropy_coef, aggregation, None)
+    sequences = float(has_tokens.sum()) if totals is None else totals.sequences
+    pg_loss = (pg_seq * has_tokens).sum() / max(sequences, 1.0)
+    kl, ent, reg = _regularisers(logprobs, mask, ref_logprobs, kl_coef, entropy, entropy_coef, aggregation, None, totals)
     with torch.no_grad():
         clip_fraction = ((clipped_loss > unclipped).to(logprobs.dtype) * has_tokens).sum() / has_tokens.sum().clamp(min=1.0)
         approx_kl = aggregate(-(logprobs - old_logprobs), mask, "token-mean")
@@ -204,6 +228,7 @@ class LossInputs:
     ref_logprobs: torch.Tensor | None = None  # [B, L] under the reference policy (when kl_coef > 0)
     entropy: torch.Tensor | None = None  # [B, L]
     weights: torch.Tensor | None = None  # [B] or [B, L] importance weights (off-policy rows)
+    totals: Totals | None = None  # counts of the whole minibatch, when these rows are part of it
 
 
 @dataclass(frozen=True)
@@ -246,14 +271,14 @@ def _ppo(x: LossInputs, s: LossSettings) -> LossOutput:
     return ppo_loss(x.logprobs, x.old_logprobs, x.advantages, x.mask, clip_low=s.clip_low, clip_high=s.clip_high,
                     dual_clip=s.dual_clip, ref_logprobs=x.ref_logprobs, kl_coef=s.kl_coef, entropy=x.entropy,
                     entropy_coef=s.entropy_coef, aggregation=s.aggregation, constant=s.max_response_tokens,
-                    weights=x.weights)
+                    weights=x.weights, totals=x.totals)
 
 
 def _gspo(x: LossInputs, s: LossSettings) -> LossOutput:
     """GSPO: a clipped importance ratio per sequence, the geometric mean of its token ratios."""
     return gspo_loss(x.logprobs, x.old_logprobs, x.advantages, x.mask, clip_low=s.clip_low, clip_high=s.clip_high,
                      ref_logprobs=x.ref_logprobs, kl_coef=s.kl_coef, entropy=x.entropy,
-                     entropy_coef=s.entropy_coef, aggregation=s.aggregation, weights=x.weights)
+                     entropy_coef=s.entropy_coef, aggregation=s.aggregation, weights=x.weights, totals=x.totals)
 
 
 def _dapo(x: LossInputs, s: LossSettings) -> LossOutput:

@@ -35,7 +35,7 @@ from stepgym.trainers.checkpoint import CHECKPOINT, read_state, write_checkpoint
 from stepgym.trainers.config import TrainConfig
 from stepgym.trainers.engines import ENGINES
 from stepgym.trainers.estimators import ESTIMATORS
-from stepgym.trainers.losses import LOSSES, LossInputs, LossSettings
+from stepgym.trainers.losses import LOSSES, LossInputs, LossSettings, Totals
 from stepgym.trainers.metrics import MetricsLog
 from stepgym.trainers.plots import plot_learning_curve
 from stepgym.trainers.rollout import GroupSpec, RolloutBatch, SamplingPolicy, is_informative
@@ -44,6 +44,8 @@ from stepgym.trainers.sft import pad, pad_graph, record_demos, sft_examples, sft
 from stepgym.trainers.strategy import ROLLOUTS, RolloutContext
 
 LOSS_STATS = ("loss", "pg_loss", "kl", "entropy", "clip_fraction", "approx_kl")
+_SHARES = ("loss", "pg_loss", "kl", "entropy")  # a micro-batch's value is its share of the minibatch's
+_PER_PART = ("is_weight_max",)  # statistics reported as their maximum, not a mean
 
 
 class Trainer:
@@ -230,10 +232,11 @@ class Trainer:
                 for k, t in enumerate(tasks)]
 
     def update(self, batch: RolloutBatch, advantages: np.ndarray, it: int) -> dict[str, float]:
-        """`ppo_epochs` passes of shuffled minibatches of rows through the configured loss; mean statistics."""
+        """`ppo_epochs` passes of shuffled minibatches of rows through the configured loss, one
+        optimizer step per minibatch (its gradient accumulated over micro-batches); mean statistics."""
         cfg, rows = self.cfg, batch.rows
         rng = np.random.default_rng(derive_seed(cfg.seed, "update-order", it))
-        stats: dict[str, list[float]] = {k: [] for k in LOSS_STATS}
+        stats: dict[str, list[float]] = {}
         recomputed = self.score(rows) if cfg.old_logprobs == "recompute" else None
         mismatch = None if recomputed is None else max(
             float((lp - torch.tensor(r.sampled_logprobs)).abs().max()) for lp, r in zip(recomputed, rows))
@@ -241,35 +244,53 @@ class Trainer:
             order = rng.permutation(len(rows))
             for start in range(0, len(rows), cfg.minibatch_size):
                 idx = order[start: start + cfg.minibatch_size]
-                prompts, responses = [rows[i].prompt for i in idx], [list(rows[i].response_ids) for i in idx]
-                logps, ents = self.policy.sequence_logprobs(prompts, responses, with_entropy=True)
-                logp = pad_graph(logps)
-                sampled, mask = pad([rows[i].sampled_logprobs for i in idx])
-                old, weights = sampled, None
-                if recomputed is not None:
-                    old = pad([recomputed[i] for i in idx])[0]
-                    if cfg.importance_cap is not None:  # truncated IS: min(pi_old / pi_sampled, c)
-                        weights = torch.exp(old - sampled).clamp(max=cfg.importance_cap) * mask
-                        stats.setdefault("is_weight_mean", []).append(float(weights.sum() / mask.sum()))
-                        stats.setdefault("is_weight_max", []).append(float(weights.max()))
-                if mismatch is None:  # before any update the trainer must score tokens as the sampler did
-                    mismatch = float(((logp.detach() - sampled).abs() * mask).max())
-                ref = None
-                if self.reference is not None:
-                    with torch.no_grad():
-                        ref = pad_graph(sequence_logprobs(self.reference, prompts, responses, pad_id=self.policy.pad_id)[0])
-                out = self.loss(LossInputs(logp, old, torch.tensor(advantages[idx], dtype=torch.float32), mask,
-                                           ref_logprobs=ref, entropy=pad_graph(ents), weights=weights),
-                                self.loss_settings)
+                lengths = [len(rows[i].response_ids) for i in idx]
+                totals = Totals(float(sum(lengths)), float(sum(n > 0 for n in lengths)))
                 self.optimizer.zero_grad(set_to_none=True)
-                out.loss.backward()
+                micro = cfg.micro_batch_size or len(idx)
+                for m in range(0, len(idx), micro):
+                    part = idx[m: m + micro]
+                    out, part_stats = self._part_loss(rows, part, advantages, recomputed, totals)
+                    out.loss.backward()
+                    if mismatch is None:  # before any update the trainer must score tokens as the sampler did
+                        mismatch = part_stats.pop("first_mismatch")
+                    part_stats.pop("first_mismatch", None)
+                    share = len(part) / len(idx)
+                    for k, v in {**{k: float(getattr(out, k).detach()) for k in LOSS_STATS}, **part_stats}.items():
+                        # loss terms are already this part's share of the minibatch's (`totals`);
+                        # rates such as the clip fraction are weighted by the part's rows
+                        stats.setdefault(k, []).append(v if k in _SHARES or k in _PER_PART else v * share)
                 grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.model.parameters(), cfg.max_grad_norm)
                 self.optimizer.step()
                 self._weights_version += 1
-                for k in LOSS_STATS:
-                    stats[k].append(float(getattr(out, k).detach()))
                 stats.setdefault("grad_norm", []).append(float(grad_norm))
-        return {**{k: float(np.mean(v)) for k, v in stats.items()}, "logprob_mismatch": mismatch}
+        steps = cfg.ppo_epochs * -(-len(rows) // cfg.minibatch_size)
+        out_stats = {k: (float(np.max(v)) if k in _PER_PART else float(np.sum(v)) / steps)
+                     for k, v in stats.items() if k != "grad_norm"}
+        return {**out_stats, "grad_norm": float(np.mean(stats["grad_norm"])), "logprob_mismatch": mismatch}
+
+    def _part_loss(self, rows, idx, advantages: np.ndarray, recomputed, totals: Totals):
+        """The loss of rows `idx`, as their share of a minibatch with `totals`, and its statistics."""
+        cfg = self.cfg
+        prompts, responses = [rows[i].prompt for i in idx], [list(rows[i].response_ids) for i in idx]
+        logps, ents = self.policy.sequence_logprobs(prompts, responses, with_entropy=True)
+        logp = pad_graph(logps)
+        sampled, mask = pad([rows[i].sampled_logprobs for i in idx])
+        stats = {"first_mismatch": float(((logp.detach() - sampled).abs() * mask).max())}
+        old, weights = sampled, None
+        if recomputed is not None:
+            old = pad([recomputed[i] for i in idx])[0]
+            if cfg.importance_cap is not None:  # truncated IS: min(pi_old / pi_sampled, c)
+                weights = torch.exp(old - sampled).clamp(max=cfg.importance_cap) * mask
+                stats.update(is_weight_mean=float(weights.sum() / mask.sum()), is_weight_max=float(weights.max()))
+        ref = None
+        if self.reference is not None:
+            with torch.no_grad():
+                ref = pad_graph(sequence_logprobs(self.reference, prompts, responses, pad_id=self.policy.pad_id)[0])
+        out = self.loss(LossInputs(logp, old, torch.tensor(advantages[idx], dtype=torch.float32), mask,
+                                   ref_logprobs=ref, entropy=pad_graph(ents), weights=weights, totals=totals),
+                        self.loss_settings)
+        return out, stats
 
     def filter_tasks(self) -> None:
         """Keep the train tasks the starting policy solves at least once in `task_filter_tries`

@@ -231,3 +231,27 @@ def test_task_filter_drops_infeasible_tasks(tmp_path):
             trainer.filter_tasks()
     finally:
         trainer.close()
+
+
+def test_micro_batches_accumulate_the_minibatch_gradient(tmp_path):
+    # the same rows, advantages and minibatch give the same update whether the minibatch is
+    # processed at once or in micro-batches of 3 rows (each part's loss is its share of the whole)
+    from stepgym.trainers.estimators import ESTIMATORS
+
+    results = []
+    for micro in (None, 3):
+        cfg = _cfg(tmp_path / f"m{micro}", sft_episodes=0, micro_batch_size=micro, minibatch_size=10_000,
+                   filter_groups=False, aggregation="sequence-mean")
+        trainer = Trainer(cfg, progress=False)
+        try:
+            batch, _ = trainer.collect(0)
+            adv = ESTIMATORS.get("gigpo")(batch, cfg)
+            stats = trainer.update(batch, adv, 0)
+            results.append((stats, {k: v.clone() for k, v in trainer.policy.model.state_dict().items()}))
+        finally:
+            trainer.close()
+    (whole, w_whole), (parts, w_parts) = results
+    assert whole["loss"] == pytest.approx(parts["loss"], abs=1e-6)
+    assert whole["grad_norm"] == pytest.approx(parts["grad_norm"], rel=1e-4)
+    for k in w_whole:
+        assert torch.allclose(w_whole[k], w_parts[k], atol=1e-6), k
