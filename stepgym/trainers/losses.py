@@ -209,9 +209,10 @@ def gspo_loss(
     return LossOutput(pg_loss + reg, pg_loss, kl, ent, clip_fraction, approx_kl)
 
 
-def sft_loss(logprobs: torch.Tensor, mask: torch.Tensor, aggregation: Aggregation = "token-mean") -> torch.Tensor:
+def sft_loss(logprobs: torch.Tensor, mask: torch.Tensor, aggregation: Aggregation = "token-mean",
+             totals: Totals | None = None) -> torch.Tensor:
     """Negative log-likelihood of target tokens [B, L] (behaviour cloning)."""
-    return -aggregate(logprobs, mask, aggregation)
+    return -aggregate(logprobs, mask, aggregation, totals=totals)
 
 
 # -- the registry -------------------------------------------------------------------------------

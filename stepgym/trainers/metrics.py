@@ -22,12 +22,15 @@ def _plain(value: Any) -> Any:
 class MetricsLog:
     """Appends records to `DIR/metrics.jsonl` (whole lines, fsynced) and mirrors RL scalars to TensorBoard."""
 
-    def __init__(self, run_dir: str | Path, *, tensorboard: bool = False) -> None:
+    def __init__(self, run_dir: str | Path, *, tensorboard: bool = False, enabled: bool = True) -> None:
+        self.enabled = enabled  # False on the other ranks of a data-parallel run: rank 0 logs
         self.path = Path(run_dir) / "metrics.jsonl"
         self.tensorboard_dir = Path(run_dir) / "tensorboard" if tensorboard else None
         self._tb = None
 
     def write(self, record: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
         line = json.dumps({k: _plain(v) for k, v in record.items()})
         with open(self.path, "a") as f:
             f.write(line + "\n")
@@ -53,6 +56,8 @@ class MetricsLog:
 
     def truncate(self, next_iteration: int) -> None:
         """Keep SFT records, the evaluations before RL and the RL records before `next_iteration`."""
+        if not self.enabled:
+            return
         def kept(m: dict[str, Any]) -> bool:
             if m.get("phase") == "sft":
                 return True

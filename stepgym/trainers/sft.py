@@ -18,7 +18,8 @@ from stepgym.envs.pool import EnvPool
 from stepgym.episodes.io import EpisodeWriter, read_episodes
 from stepgym.records import Episode
 from stepgym.runner import EpisodeJob, collect_episodes
-from stepgym.trainers.losses import sft_loss
+from stepgym.trainers import distributed
+from stepgym.trainers.losses import Totals, sft_loss
 
 
 def record_demos(out: str | Path, env_id: str, env_kwargs: dict[str, Any], seeds: Sequence[int],
@@ -103,13 +104,23 @@ def pad_graph(seqs: Sequence[torch.Tensor]) -> torch.Tensor:
 
 
 def sft_step(policy: HFPolicy, optimizer: torch.optim.Optimizer, chunk: Sequence[tuple[PromptInputs, list[int]]],
-             max_grad_norm: float) -> float:
-    """One behaviour-cloning gradient step on (prompt, target ids) pairs; returns the mean NLL per token."""
-    logps, _ = policy.sequence_logprobs([p for p, _ in chunk], [t for _, t in chunk])
-    _, mask = pad([t for _, t in chunk])
-    loss = sft_loss(pad_graph(logps), mask)
+             max_grad_norm: float, dist: distributed.Dist | None = None) -> float:
+    """One behaviour-cloning gradient step on (prompt, target ids) pairs; returns the mean NLL per token.
+
+    Under data parallelism every rank holds the whole chunk, trains on its share and divides by the
+    whole chunk's token count, so the summed gradients equal one process's."""
+    dist = dist or distributed.Dist()
+    mine = dist.shard(list(chunk))
+    totals = Totals(float(sum(len(t) for _, t in chunk)), float(len(chunk)))
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    loss_value = 0.0
+    if mine:
+        logps, _ = policy.sequence_logprobs([p for p, _ in mine], [t for _, t in mine])
+        _, mask = pad([t for _, t in mine])
+        loss = sft_loss(pad_graph(logps), mask, totals=totals)
+        loss.backward()
+        loss_value = float(loss.detach())
+    distributed.all_reduce_gradients(policy.model.parameters(), dist)
     torch.nn.utils.clip_grad_norm_(policy.model.parameters(), max_grad_norm)
     optimizer.step()
-    return float(loss.detach())
+    return distributed.all_reduce([loss_value], dist)[0]

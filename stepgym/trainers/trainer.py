@@ -31,6 +31,7 @@ from stepgym.envs.tasks import TaskSuite
 from stepgym.episodes.evaluate import paired_difference, summarize
 from stepgym.episodes.io import EpisodeWriter, read_episodes
 from stepgym.runner import EpisodeJob, collect_episodes
+from stepgym.trainers import distributed
 from stepgym.trainers.checkpoint import CHECKPOINT, read_state, write_checkpoint
 from stepgym.trainers.config import TrainConfig
 from stepgym.trainers.engines import ENGINES
@@ -62,11 +63,13 @@ class Trainer:
         self._threads_before = torch.get_num_threads()
         if cfg.torch_threads is not None:
             torch.set_num_threads(cfg.torch_threads)
+        self.dist = distributed.init_from_env()  # one process, or this rank under torchrun
         self.run_dir = Path(cfg.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-        self.console, self.show_progress = console, progress
-        self.log = MetricsLog(self.run_dir, tensorboard=cfg.tensorboard)
+        if self.dist.is_main:
+            (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+        self.console, self.show_progress = console, progress and self.dist.is_main
+        self.log = MetricsLog(self.run_dir, tensorboard=cfg.tensorboard, enabled=self.dist.is_main)
         self.state: dict[str, Any] = {"next_iteration": 0, "sft_done": False, "eval": {}, "env_steps": 0}
         self.policy = self._build_policy(self._initial_model_dir())
         self.optimizer = self._make_optimizer(cfg.lr)
@@ -106,8 +109,9 @@ class Trainer:
             from stepgym.agents.tiny import build_tiny_vlm
 
             out = self.run_dir / "init_model"
-            if not (out / "config.json").exists():
+            if self.dist.is_main and not (out / "config.json").exists():
                 build_tiny_vlm(out, size=spec.split(":", 1)[1], seed=derive_small_seed(self.cfg.seed, "model-init"))
+            distributed.barrier(self.dist)
             return out
         return Path(spec)
 
@@ -166,15 +170,17 @@ class Trainer:
         batch, failures = self.collect(it)
         t_rollout = time.perf_counter() - t0
         trained = batch.filter(is_informative) if cfg.filter_groups else batch
-        metrics: dict[str, Any] = {"phase": "rl", "iteration": it, **rollout_stats(batch), **batch.stats, **failures,
-                                   "groups_dropped": len(batch.groups) - len(trained.groups)}
+        metrics: dict[str, Any] = {**rollout_stats(batch), **batch.stats, **failures,
+                                   "groups_dropped": len(batch.groups) - len(trained.groups), "rows_trained": trained.num_steps}
         t1 = time.perf_counter()
+        advantages = self.estimator(trained, cfg) if trained.num_steps else np.zeros(0)
         if trained.num_steps:
-            advantages = self.estimator(trained, cfg)
             metrics.update(signal_stats(trained, advantages))
+        metrics = combine_metrics(distributed.gather((metrics, len(batch.episodes)), self.dist))
+        if metrics["rows_trained"]:  # every rank takes part in the update, even with no rows of its own
             metrics.update(self.update(trained, advantages, it))
-        metrics.update(rows_trained=trained.num_steps, env_steps=self.state["env_steps"],
-                       time_rollout=t_rollout, time_update=time.perf_counter() - t1)
+        metrics = {"phase": "rl", "iteration": it, **metrics, "env_steps": self.state["env_steps"],
+                   "time_rollout": t_rollout, "time_update": time.perf_counter() - t1}
         self.state["next_iteration"] = it + 1
         last = it + 1 == cfg.iterations or self.budget_spent()
         if (it + 1) % cfg.eval_every == 0 or last:
@@ -207,14 +213,18 @@ class Trainer:
             ctx = RolloutContext(self.pool, self.policy, self._sampling(cfg.temperature, seed), cfg, it,
                                  engine=self.synced_engine())
             played = self.strategy.collect(ctx, specs)
-            self.state["env_steps"] += played.num_steps
+            self.state["env_steps"] += int(distributed.all_reduce([played.num_steps], self.dist)[0])
             return played
 
-        batch = play(self.sample_groups(it), 0)
+        batch = play(self.dist.shard(self.sample_groups(it)), 0)  # each rank plays its share of the groups
         failed = [g for g in batch.groups if _hit_by_failure(g)]
         stats = {"groups_failed": len(failed), "groups_retried": 0}
         attempt = 0
-        while failed and cfg.on_env_failure == "retry" and attempt < cfg.env_failure_retries:
+
+        def any_failed() -> bool:  # every rank retries in step, so their collective calls match
+            return distributed.all_reduce([len(failed)], self.dist)[0] > 0
+
+        while cfg.on_env_failure == "retry" and attempt < cfg.env_failure_retries and any_failed():
             attempt += 1
             stats["groups_retried"] += len(failed)
             redo = {g.group_id: g for g in play([g.spec for g in failed], attempt).groups}
@@ -234,40 +244,51 @@ class Trainer:
     def update(self, batch: RolloutBatch, advantages: np.ndarray, it: int) -> dict[str, float]:
         """`ppo_epochs` passes of shuffled minibatches of rows through the configured loss, one
         optimizer step per minibatch (its gradient accumulated over micro-batches); mean statistics."""
-        cfg, rows = self.cfg, batch.rows
-        rng = np.random.default_rng(derive_seed(cfg.seed, "update-order", it))
+        cfg, rows, d = self.cfg, batch.rows, self.dist
+        rng = np.random.default_rng(derive_seed(cfg.seed, "update-order", it, *((d.rank,) if d.enabled else ())))
         stats: dict[str, list[float]] = {}
         recomputed = self.score(rows) if cfg.old_logprobs == "recompute" else None
         mismatch = None if recomputed is None else max(
-            float((lp - torch.tensor(r.sampled_logprobs)).abs().max()) for lp, r in zip(recomputed, rows))
+            (float((lp - torch.tensor(r.sampled_logprobs)).abs().max()) for lp, r in zip(recomputed, rows)), default=0.0)
+        # a minibatch is the union of every rank's share of minibatch_size rows; all ranks take the
+        # same number of optimizer steps, a rank that runs out of rows adds a zero gradient
+        share_size = -(-cfg.minibatch_size // d.world)
+        steps_per_epoch = int(distributed.all_reduce([-(-len(rows) // share_size)], d, op="max")[0])
         for _ in range(cfg.ppo_epochs):
             order = rng.permutation(len(rows))
-            for start in range(0, len(rows), cfg.minibatch_size):
-                idx = order[start: start + cfg.minibatch_size]
+            for step in range(steps_per_epoch):
+                idx = order[step * share_size: (step + 1) * share_size]
                 lengths = [len(rows[i].response_ids) for i in idx]
-                totals = Totals(float(sum(lengths)), float(sum(n > 0 for n in lengths)))
+                tokens, seqs, count = distributed.all_reduce(
+                    [float(sum(lengths)), float(sum(n > 0 for n in lengths)), float(len(idx))], d)
+                totals = Totals(tokens, seqs)
                 self.optimizer.zero_grad(set_to_none=True)
-                micro = cfg.micro_batch_size or len(idx)
+                micro = cfg.micro_batch_size or max(len(idx), 1)
                 for m in range(0, len(idx), micro):
                     part = idx[m: m + micro]
                     out, part_stats = self._part_loss(rows, part, advantages, recomputed, totals)
                     out.loss.backward()
+                    first = part_stats.pop("first_mismatch")
                     if mismatch is None:  # before any update the trainer must score tokens as the sampler did
-                        mismatch = part_stats.pop("first_mismatch")
-                    part_stats.pop("first_mismatch", None)
-                    share = len(part) / len(idx)
+                        mismatch = first
+                    share = len(part) / count
                     for k, v in {**{k: float(getattr(out, k).detach()) for k in LOSS_STATS}, **part_stats}.items():
                         # loss terms are already this part's share of the minibatch's (`totals`);
                         # rates such as the clip fraction are weighted by the part's rows
                         stats.setdefault(k, []).append(v if k in _SHARES or k in _PER_PART else v * share)
+                distributed.all_reduce_gradients(self.policy.model.parameters(), d)
                 grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.model.parameters(), cfg.max_grad_norm)
                 self.optimizer.step()
                 self._weights_version += 1
                 stats.setdefault("grad_norm", []).append(float(grad_norm))
-        steps = cfg.ppo_epochs * -(-len(rows) // cfg.minibatch_size)
-        out_stats = {k: (float(np.max(v)) if k in _PER_PART else float(np.sum(v)) / steps)
-                     for k, v in stats.items() if k != "grad_norm"}
-        return {**out_stats, "grad_norm": float(np.mean(stats["grad_norm"])), "logprob_mismatch": mismatch}
+        steps = cfg.ppo_epochs * steps_per_epoch
+        local = {k: (max(v) if k in _PER_PART else sum(v) / steps) for k, v in stats.items() if k != "grad_norm"}
+        merged: dict[str, float] = {}
+        for part in distributed.gather(local, d):  # additive over ranks: each holds its share
+            for k, v in part.items():
+                merged[k] = max(merged.get(k, v), v) if k in _PER_PART else merged.get(k, 0.0) + v
+        worst = max(x for x in distributed.gather(mismatch if mismatch is not None else 0.0, d))
+        return {**merged, "grad_norm": float(np.mean(stats["grad_norm"])), "logprob_mismatch": worst}
 
     def _part_loss(self, rows, idx, advantages: np.ndarray, recomputed, totals: Totals):
         """The loss of rows `idx`, as their share of a minibatch with `totals`, and its statistics."""
@@ -296,8 +317,12 @@ class Trainer:
         """Keep the train tasks the starting policy solves at least once in `task_filter_tries`
         episodes (and no infeasible one); the table goes to task_filter.json, reused on resume."""
         cfg, path = self.cfg, self.run_dir / "task_filter.json"
-        if path.exists():
+        if not self.dist.is_main:
+            distributed.barrier(self.dist)  # rank 0 writes the table
             table = json.loads(path.read_text())["success"]
+        elif path.exists():
+            table = json.loads(path.read_text())["success"]
+            distributed.barrier(self.dist)
         else:
             tasks = list(self.train_tasks)
             sampler = SamplingPolicy(self.policy, self._sampling(cfg.temperature, derive_seed(cfg.seed, "task-filter")),
@@ -313,6 +338,7 @@ class Trainer:
             tmp.write_text(json.dumps({"tries": cfg.task_filter_tries, "success": table, "kept": kept_ids}, indent=1))
             tmp.replace(path)
             self.log.write({"phase": "task_filter", "tasks": len(table), "kept": len(kept_ids)})
+            distributed.barrier(self.dist)
         kept = [t for t in self.train_tasks if table.get(t.task_id, 0.0) > 0 and not t.data.get("infeasible", False)]
         if not kept:
             raise RuntimeError(f"the task filter kept no train task: the starting policy solved none of "
@@ -334,8 +360,10 @@ class Trainer:
         """Record oracle episodes on the train split (once), then behaviour-clone them."""
         cfg = self.cfg
         seeds = [derive_small_seed(cfg.seed, "sft-demos", i) for i in range(cfg.sft_episodes)]
-        demos = record_demos(self.run_dir / "demos", cfg.env_id, {**cfg.env_kwargs, "split": cfg.train_split},
-                             seeds, cfg.num_envs)
+        demos = self.run_dir / "demos"
+        if self.dist.is_main:
+            record_demos(demos, cfg.env_id, {**cfg.env_kwargs, "split": cfg.train_split}, seeds, cfg.num_envs)
+        distributed.barrier(self.dist)
         examples = sft_examples(self.policy, demos)
         opt = torch.optim.AdamW(self.policy.model.parameters(), lr=cfg.sft_lr, weight_decay=0.0)
         rng = np.random.default_rng(derive_seed(cfg.seed, "sft-order"))
@@ -346,14 +374,20 @@ class Trainer:
                 order, losses = rng.permutation(len(examples)), []
                 for start in range(0, len(examples), cfg.sft_batch_size):
                     chunk = [examples[i] for i in order[start: start + cfg.sft_batch_size]]
-                    losses.append(sft_step(self.policy, opt, chunk, cfg.max_grad_norm))
+                    losses.append(sft_step(self.policy, opt, chunk, cfg.max_grad_norm, dist=self.dist))
                     self._weights_version += 1
                     progress.update(bar, advance=1, description=f"SFT epoch {epoch + 1}: loss {losses[-1]:.3f}")
                 self.log.write({"phase": "sft", "epoch": epoch, "sft_loss": float(np.mean(losses)), "examples": len(examples)})
 
     def evaluate(self, name: str, limit: int | None = None) -> float:
         """Success rate on the held-out tasks (the first `limit` of them), sampled at
-        `eval_temperature`; the episodes are recorded under eval/NAME.
+        `eval_temperature`; the episodes are recorded under eval/NAME. Under torchrun rank 0
+        evaluates and the others receive its result."""
+        value = self._evaluate(name, limit) if self.dist.is_main else None
+        return distributed.broadcast(value, self.dist)
+
+    def _evaluate(self, name: str, limit: int | None) -> float:
+        """`evaluate` in this process.
 
         Every evaluation of a run uses the same tasks, reset seeds and sampling seed, so two
         evaluations differ by the policy, not by the draw (their difference is a paired one).
@@ -393,11 +427,15 @@ class Trainer:
     def checkpoint(self) -> None:
         """Model, optimizer, reference and state (the strategy's included), written atomically."""
         self.state["strategy"] = self.strategy.state_dict()
-        write_checkpoint(self.run_dir, model=self.policy.model, processor=self.policy.processor,
-                         optimizer=self.optimizer, state=self.state, reference=self.reference)
+        if self.dist.is_main:
+            write_checkpoint(self.run_dir, model=self.policy.model, processor=self.policy.processor,
+                             optimizer=self.optimizer, state=self.state, reference=self.reference)
+        distributed.barrier(self.dist)
 
     def plot(self) -> Path | None:
-        """learning_curve.png from the metrics so far."""
+        """learning_curve.png from the metrics so far (rank 0 draws it)."""
+        if not self.dist.is_main:
+            return None
         how = "greedy" if self.cfg.eval_temperature == 0 else f"T={self.cfg.eval_temperature:g}"
         return plot_learning_curve(self.metrics(), self.run_dir / "learning_curve.png", eval_label=how,
                                    title=f"{self.cfg.env_id}: {self.cfg.estimator} + {self.cfg.loss} on {self.cfg.model}")
@@ -409,6 +447,7 @@ class Trainer:
             self.eval_pool.close()
         self.log.close()
         torch.set_num_threads(self._threads_before)
+        distributed.shutdown(self.dist)
 
 
 # -- stage helpers ---------------------------------------------------------------------------------
@@ -436,6 +475,26 @@ def rollout_stats(batch: RolloutBatch) -> dict[str, float]:
             "invalid_action_rate": s.invalid_action_rate,
             "response_length": float(np.mean([len(r.response_ids) for r in rows])) if rows else 0.0,
             "infra_failures": sum(e.infra_failure for e in batch.episodes)}
+
+
+_ROW_WEIGHTED = ("adv_abs_mean", "adv_positive", "adv_negative", "singleton_step_rows", "response_length")
+
+
+def combine_metrics(parts: list[tuple[dict[str, Any], int]]) -> dict[str, Any]:
+    """One iteration's metrics from every rank's (metrics, episodes): counts (ints) add up, rates
+    are averaged weighted by each rank's rows (advantage statistics) or episodes (the rest)."""
+    if len(parts) == 1:
+        return dict(parts[0][0])
+    out: dict[str, Any] = {}
+    keys = [k for m, _ in parts for k in m]
+    for k in dict.fromkeys(keys):
+        values = [(m[k], n, m.get("rows_trained", 0)) for m, n in parts if k in m]
+        if all(isinstance(v, int) and not isinstance(v, bool) for v, _, _ in values):
+            out[k] = sum(v for v, _, _ in values)
+        else:
+            w = [(r if k in _ROW_WEIGHTED else n) for _, n, r in values]
+            out[k] = sum(float(v) * x for (v, _, _), x in zip(values, w)) / max(sum(w), 1)
+    return out
 
 
 def signal_stats(batch: RolloutBatch, advantages: np.ndarray) -> dict[str, float]:
