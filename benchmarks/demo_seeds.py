@@ -88,7 +88,7 @@ def main() -> None:
           f"{'wall s':>7} {'RL s':>6} {'peak RSS MB':>11}")
     for r in results:
         print(f"{r['seed']:>4} {r['threads']:>7} {r['after_sft']:>9.3f} {r['final']:>8.3f} {r['gain']:>+7.3f} "
-              f"{'[%+.3f, %+.3f]' % tuple(r['gain_ci']):>17} {r['wall_s']:>7.0f} {r['rl_s']:>6.0f} {r['peak_rss_mb']:>11.0f}")
+              f"{'[{:+.3f}, {:+.3f}]'.format(*r['gain_ci']):>17} {r['wall_s']:>7.0f} {r['rl_s']:>6.0f} {r['peak_rss_mb']:>11.0f}")
     gains = [r["gain"] for r in results]
     print(f"gain over SFT: mean {statistics.mean(gains):+.3f}, min {min(gains):+.3f}, max {max(gains):+.3f} "
           f"over {len(gains)} runs; target >= {TARGET:+.2f} in every run: "

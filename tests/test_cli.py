@@ -70,7 +70,7 @@ def test_train_preset_then_resume_extends_the_run(tmp_path, capsys):
     assert main(["train", "sokoban-grpo-tiny", "--run-dir", str(tmp_path), *TINY]) == 0
     assert "held-out success" in capsys.readouterr().out
     cfg = json.loads((tmp_path / "config.json").read_text())
-    assert cfg["algorithm"] == "grpo" and cfg["iterations"] == 1
+    assert cfg["estimator"] == "grpo" and cfg["iterations"] == 1
     cfg["iterations"] = 2  # a user extends a finished run by raising its budget
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     assert main(["train", "--resume", str(tmp_path)]) == 0

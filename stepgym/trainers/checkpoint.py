@@ -18,7 +18,7 @@ CHECKPOINT = "checkpoint"
 
 
 def write_checkpoint(run_dir: str | Path, *, model, processor, optimizer: torch.optim.Optimizer,
-                     state: dict[str, Any], reference=None) -> Path:
+                     state: dict[str, Any], reference=None, rollout_model=None) -> Path:
     """Write everything a resume needs under `run_dir/checkpoint/`, atomically; returns that folder."""
     run_dir = Path(run_dir)
     tmp, final, old = run_dir / f"{CHECKPOINT}.tmp", run_dir / CHECKPOINT, run_dir / f"{CHECKPOINT}.old"
@@ -27,9 +27,10 @@ def write_checkpoint(run_dir: str | Path, *, model, processor, optimizer: torch.
     model.save_pretrained(tmp / "model")
     processor.save_pretrained(tmp / "model")
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    if reference is not None:
-        reference.save_pretrained(tmp / "reference")
-        processor.save_pretrained(tmp / "reference")
+    for name, extra in (("reference", reference), ("rollout_model", rollout_model)):
+        if extra is not None:
+            extra.save_pretrained(tmp / name)
+            processor.save_pretrained(tmp / name)
     (tmp / "state.json").write_text(json.dumps(state, indent=2))
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():

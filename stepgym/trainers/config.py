@@ -109,6 +109,10 @@ class TrainConfig:
     minibatch at once."""
     max_grad_norm: float = 1.0
     """Gradient clipping."""
+    async_rollouts: bool = False
+    """Collect the next iteration's batch in a background thread, with a snapshot of the weights,
+    while this iteration's update runs: batches are one update stale (logged as policy_lag), and
+    the PPO ratio is taken against the log-probs of the snapshot that sampled them."""
     old_logprobs: Literal["sampled", "recompute"] = "sampled"
     """What the PPO ratio is taken against: the log-probs recorded when the tokens were sampled,
     or the current policy's, recomputed before the update (ARPO does this for its whole batch, so

@@ -50,9 +50,33 @@ ENGINES: Registry[type[RolloutEngine]] = Registry("rollout engine")
 
 @ENGINES.register("hf")
 class HFEngine(RolloutEngine):
-    """The trainer's own transformers model (`HFPolicy.generate`): exact, no weight copy."""
+    """The trainer's transformers model (`HFPolicy.generate`): exact; its own copy of the weights
+    with `copy=True` (asynchronous rollouts sample while the trainer's model changes)."""
 
     name = "hf"
 
+    def __init__(self, policy: HFPolicy, *, copy: bool = False, **options: Any) -> None:
+        if options:
+            raise ValueError(f"the hf rollout engine takes only `copy`, got {sorted(options)}")
+        if copy:
+            import copy as _copy
+
+            model = _copy.deepcopy(policy.model).eval()
+            for p in model.parameters():
+                p.requires_grad_(False)
+            # a processor of its own too: a fast tokenizer must not be used by two threads at once
+            policy = HFPolicy(model, processor=_copy.deepcopy(policy.processor), config=policy.config,
+                              prompt=policy.prompt)
+        super().__init__(policy)
+        self.copy = copy
+
     def generate(self, prompts: list[PromptInputs], settings: GenerationSettings, call: int) -> list[AgentAction]:
         return self.policy.generate(prompts, settings, call=call)
+
+    def sync(self, model) -> None:
+        if self.copy:
+            import torch
+
+            with torch.no_grad():
+                for dst, src in zip(self.policy.model.parameters(), model.parameters(), strict=True):
+                    dst.copy_(src)

@@ -74,11 +74,26 @@ class Trainer:
         self.policy = self._build_policy(self._initial_model_dir())
         self.optimizer = self._make_optimizer(cfg.lr)
         self.reference = None
-        self.engine = engine_cls(self.policy, **cfg.rollout_engine_kwargs)
+        if cfg.async_rollouts and self.dist.enabled:
+            raise ValueError("async_rollouts is not available in data-parallel runs yet (torchrun); set async_rollouts=False")
+        if cfg.async_rollouts and cfg.rollout != "groups":
+            raise ValueError(f"async_rollouts needs rollout='groups' (got {cfg.rollout!r}): a strategy that keeps state "
+                             "would change it in the background while its checkpoint is written")
+        engine_kwargs = dict(cfg.rollout_engine_kwargs)
+        if cfg.async_rollouts and cfg.rollout_engine == "hf":
+            engine_kwargs["copy"] = True  # rollouts sample from a snapshot while the update changes the model
+        self.engine = engine_cls(self.policy, **engine_kwargs)
+        self._pending = None
+        self._executor = None
+        if cfg.async_rollouts:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollouts")
         self._weights_version, self._engine_version = 0, -1  # the engine is synced lazily, once per change
         self.pool = EnvPool(cfg.env_id, num_envs=cfg.num_envs, env_kwargs=cfg.env_kwargs, backend=cfg.env_backend)
         eval_kwargs = {**cfg.env_kwargs, **(cfg.eval_env_kwargs or {})}
-        self.eval_pool = (self.pool if cfg.eval_env_kwargs is None else
+        # evaluation gets envs of its own when its settings differ, or when rollouts run alongside it
+        self.eval_pool = (self.pool if cfg.eval_env_kwargs is None and not cfg.async_rollouts else
                           EnvPool(cfg.env_id, num_envs=cfg.num_envs, env_kwargs=eval_kwargs, backend=cfg.env_backend))
         self.train_tasks = _suite(cfg.env_id, cfg.env_kwargs).split(cfg.train_split)
         self.eval_tasks = list(_suite(cfg.env_id, eval_kwargs).split(cfg.eval_split))[: cfg.eval_tasks]
@@ -99,6 +114,12 @@ class Trainer:
             trainer.optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
         if (ckpt / "reference").exists():
             trainer.reference = trainer._build_policy(ckpt / "reference").model
+        if trainer.cfg.async_rollouts:
+            rollout_dir = ckpt / "rollout_model" if (ckpt / "rollout_model").exists() else ckpt / "model"
+            trainer.engine.close()
+            trainer.engine = ENGINES.get("hf")(trainer.policy, copy=True) if trainer.cfg.rollout_engine == "hf" else \
+                ENGINES.get(trainer.cfg.rollout_engine)(trainer.policy, **trainer.cfg.rollout_engine_kwargs)
+            trainer.engine.sync(trainer._build_policy(rollout_dir).model)
         trainer.strategy.load_state_dict(state.get("strategy", {}))
         trainer.log.truncate(state["next_iteration"])
         return trainer
@@ -167,7 +188,12 @@ class Trainer:
     def iteration(self, it: int) -> dict[str, Any]:
         """One RL iteration; logs, evaluates and checkpoints as configured."""
         cfg, t0 = self.cfg, time.perf_counter()
-        batch, failures = self.collect(it)
+        if cfg.async_rollouts:
+            batch, failures = self._prefetched(it)
+            self._prefetch(it + 1)  # sampled with this iteration's weights while its update runs
+        else:
+            batch, failures = self.collect(it)
+        self.state["env_steps"] += failures.pop("env_steps_played")
         t_rollout = time.perf_counter() - t0
         trained = batch.filter(is_informative) if cfg.filter_groups else batch
         metrics: dict[str, Any] = {**rollout_stats(batch), **batch.stats, **failures,
@@ -199,21 +225,24 @@ class Trainer:
         return budget is not None and self.state["env_steps"] >= budget
 
     # -- stages ------------------------------------------------------------------------------------
-    def collect(self, it: int) -> tuple[RolloutBatch, dict[str, int]]:
+    def collect(self, it: int, engine=None) -> tuple[RolloutBatch, dict[str, int]]:
         """The strategy's batch for iteration `it`, without groups an infrastructure failure hit.
 
         Such a group is played again (`on_env_failure="retry"`, with fresh sampling seeds) or
         dropped; its episodes never reach the advantages as the agent's failures. Every step
-        taken, failed ones included, counts towards `env_steps`.
+        taken, failed ones included, is counted in `stats["env_steps_played"]` (all ranks).
+        `engine` samples (default: the rollout engine with the current weights).
         """
         cfg = self.cfg
+        engine = engine or self.synced_engine()
+        steps = 0
 
         def play(specs: list[GroupSpec], attempt: int) -> RolloutBatch:
+            nonlocal steps
             seed = derive_seed(cfg.seed, "rollout-sample", it, *(("retry", attempt) if attempt else ()))
-            ctx = RolloutContext(self.pool, self.policy, self._sampling(cfg.temperature, seed), cfg, it,
-                                 engine=self.synced_engine())
+            ctx = RolloutContext(self.pool, self.policy, self._sampling(cfg.temperature, seed), cfg, it, engine=engine)
             played = self.strategy.collect(ctx, specs)
-            self.state["env_steps"] += int(distributed.all_reduce([played.num_steps], self.dist)[0])
+            steps += int(distributed.all_reduce([played.num_steps], self.dist)[0])
             return played
 
         batch = play(self.dist.shard(self.sample_groups(it)), 0)  # each rank plays its share of the groups
@@ -231,7 +260,27 @@ class Trainer:
             batch = RolloutBatch(tuple(redo.get(g.group_id, g) for g in batch.groups), dict(batch.stats))
             failed = [g for g in batch.groups if _hit_by_failure(g)]
         stats["groups_lost_to_failures"] = len(failed)
+        stats["env_steps_played"] = steps
         return batch.filter(lambda g: not _hit_by_failure(g)), stats
+
+    # -- asynchronous rollouts (one update stale) -------------------------------------------------
+    def _prefetch(self, it: int) -> None:
+        """Start collecting iteration `it`'s batch in the background with a snapshot of the current
+        weights (the rollout engine's own copy), unless the run ends before it."""
+        if it >= self.cfg.iterations:
+            return
+        self.engine.sync(self.policy.model)
+        self._pending = (it, self._executor.submit(self.collect, it, self.engine))
+
+    def _prefetched(self, it: int) -> tuple[RolloutBatch, dict[str, int]]:
+        """Iteration `it`'s batch: the one collected in the background, or (first iteration of this
+        process) one collected now with the engine's weights, which a resume restored."""
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] == it:
+            batch, stats = pending[1].result()
+        else:
+            batch, stats = self.collect(it, self.engine)
+        return batch, {**stats, "policy_lag": 1 if it > 0 else 0}
 
     def sample_groups(self, it: int) -> list[GroupSpec]:
         """The task instances of iteration `it`: tasks drawn from the train split, one reset seed each."""
@@ -394,7 +443,7 @@ class Trainer:
         """
         cfg = self.cfg
         sampler = SamplingPolicy(self.policy, self._sampling(cfg.eval_temperature, derive_seed(cfg.seed, "eval-sample")),
-                                 engine=self.synced_engine())
+                                 engine=None if cfg.async_rollouts else self.synced_engine())
         jobs = [EpisodeJob(seed=derive_small_seed(cfg.seed, "eval-reset", i), task_id=t.task_id)
                 for i, t in enumerate(self.eval_tasks[:limit])]
         out = self.run_dir / "eval" / name
@@ -414,7 +463,10 @@ class Trainer:
 
     # -- bookkeeping -------------------------------------------------------------------------------
     def synced_engine(self):
-        """The rollout engine, given the current weights first if they changed since it last got them."""
+        """The rollout engine, given the current weights first if they changed since it last got them
+        (asynchronous rollouts sync it only when they take a snapshot)."""
+        if self.cfg.async_rollouts:
+            return self.engine
         if self._engine_version != self._weights_version:
             self.engine.sync(self.policy.model)
             self._engine_version = self._weights_version
@@ -428,8 +480,12 @@ class Trainer:
         """Model, optimizer, reference and state (the strategy's included), written atomically."""
         self.state["strategy"] = self.strategy.state_dict()
         if self.dist.is_main:
+            # with asynchronous rollouts the next batch is being sampled with the snapshot's weights:
+            # a resume needs them to sample it again
+            snapshot = self.engine.policy.model if self.cfg.async_rollouts else None
             write_checkpoint(self.run_dir, model=self.policy.model, processor=self.policy.processor,
-                             optimizer=self.optimizer, state=self.state, reference=self.reference)
+                             optimizer=self.optimizer, state=self.state, reference=self.reference,
+                             rollout_model=snapshot)
         distributed.barrier(self.dist)
 
     def plot(self) -> Path | None:
@@ -441,6 +497,8 @@ class Trainer:
                                    title=f"{self.cfg.env_id}: {self.cfg.estimator} + {self.cfg.loss} on {self.cfg.model}")
 
     def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)  # a prefetch the run did not need finishes first
         self.engine.close()
         self.pool.close()
         if self.eval_pool is not self.pool:

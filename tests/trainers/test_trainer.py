@@ -255,3 +255,27 @@ def test_micro_batches_accumulate_the_minibatch_gradient(tmp_path):
     assert whole["grad_norm"] == pytest.approx(parts["grad_norm"], rel=1e-4)
     for k in w_whole:
         assert torch.allclose(w_whole[k], w_parts[k], atol=1e-6), k
+
+
+def test_async_rollouts_are_one_update_stale_and_resume_exactly(tmp_path):
+    kw = dict(sft_episodes=0, iterations=3, eval_every=3, async_rollouts=True)
+    whole = Trainer(_cfg(tmp_path / "whole", **kw), progress=False)
+    whole.run()
+    whole.close()
+    rl = [r for r in _rl_rows(tmp_path / "whole") if r["phase"] == "rl"]
+    assert [r["policy_lag"] for r in rl] == [0, 1, 1]
+    cut = Trainer(_cfg(tmp_path / "cut", **kw), progress=False)
+    cut.run(stop_after=2)
+    cut.close()
+    resumed = Trainer.resume(tmp_path / "cut", progress=False)
+    resumed.run()
+    resumed.close()
+    assert _rl_rows(tmp_path / "cut") == _rl_rows(tmp_path / "whole")
+    from stepgym.trainers.strategy import ROLLOUTS, GroupRollouts
+
+    ROLLOUTS.register("test-other")(type("Other", (GroupRollouts,), {}))
+    try:
+        with pytest.raises(ValueError, match="async_rollouts needs rollout='groups'"):
+            Trainer(_cfg(tmp_path / "x", async_rollouts=True, rollout="test-other"), progress=False)
+    finally:
+        ROLLOUTS.unregister("test-other")
