@@ -37,6 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="local VLM directory for --features/--answerer vlm "
                    "(default: a tiny random-weight Qwen2.5-VL built under OUT/tiny-vlm)")
     p.add_argument("--frame-tokens", type=int, default=16, help="vision tokens per frame for --features vlm")
+    p.add_argument("--dtype", default=None, help="model dtype for --model (e.g. bfloat16; default float32)")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads for this run "
                    "(default: torch's own choice; 1 is fastest for the tiny agent on a busy CPU)")
     p.add_argument("--out", default="runs/tspo", help="folder for generated videos, weights and metrics")
@@ -78,7 +79,8 @@ def run_cli(args: argparse.Namespace, print_fn: Callable[[str], None] = print) -
         from stepgym.agents.hf import GenerationSettings, HFPolicy
 
         # one model serves as both: features from its towers, answers from its decoder
-        policy = HFPolicy(model_dir, config=GenerationSettings(temperature=0.0, max_new_tokens=8, seed=args.seed))
+        policy = HFPolicy(model_dir, config=GenerationSettings(temperature=0.0, max_new_tokens=8, seed=args.seed),
+                          dtype=args.dtype)
         if args.features == "vlm":
             from stepgym.agents.vision_features import VLMEmbedder
 
