@@ -158,7 +158,7 @@ def tspo_real(tmp: Path, videos: int, fixture_videos: int, iterations: int) -> N
     print(f"\n== TSPO, real setting: tiny Qwen2.5-VL ({embedder.dim}-wide) features (vision tower, 16 tokens "
           f"per frame; question through its language model) and the same model frozen as answerer; k={cfg.k} of "
           f"48 candidates, G={cfg.group_size}, {iterations} updates")
-    print(f"{'benchmark':34s} {'selector':14s} {'recall':>7s} {'accuracy':>9s}")
+    print(f"{'benchmark':38s} {'selector':14s} {'recall':>7s} {'accuracy':>9s}")
     for name, tasks, spans in (("generated needles (24 s)", list(generated), None),
                                ("Video-MME layout (48 s needles)", list(fixture), evidence)):
         samples = samples_from_tasks(tasks, 48, encoder=embedder, keep_frames=True, evidence=spans)
@@ -170,10 +170,10 @@ def tspo_real(tmp: Path, videos: int, fixture_videos: int, iterations: int) -> N
                                  ("TSPO before", report.before, report.accuracy["before"]),
                                  ("TSPO after", report.after, report.accuracy["after"]),
                                  ("TSPO greedy", report.after_greedy, report.accuracy["after_greedy"])):
-            print(f"{label:34s} {sel:14s} {recall:7.2f} {acc:9.2f}")
+            print(f"{label:38s} {sel:14s} {recall:7.2f} {acc:9.2f}")
             label = ""
         read = {k: v for k, v in answerer.stats.items() if k != "replies"}
-        print(f"{'':34s} answerer: {answerer.stats['replies']} replies, read as {read}")
+        print(f"{'':38s} answerer: {answerer.stats['replies']} replies, read as {read}")
     print(f"(chance accuracy 0.25; time {time.perf_counter() - t0:.0f}s)")
 
 

@@ -52,7 +52,7 @@ def test_tiny_vlm_acts_on_text_and_frames_and_replays_to_the_same_prompts(tmp_pa
                       prompt=PromptConfig(history_len=2))
     episodes, seen = collect(policy, [EpisodeJob(seed=0), EpisodeJob(seed=1)], {**SEARCH, "max_steps": 2})
     assert [ep.num_steps for ep in episodes] == [2, 2]  # random weights: invalid actions, never a crash
-    for ep, inp, act in seen:
+    for _, inp, act in seen:
         frames = inp.observation["frames"]
         grid = act.prompt_inputs.video_grid_thw
         # the 4 frames reach the model as one video: 2 temporal patches (frames go in pairs)
