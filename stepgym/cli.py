@@ -10,11 +10,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console(width=None if sys.stdout.isatty() else 120)
+from stepgym.console import console
 
 
 def _import_user_modules(modules: Sequence[str]) -> None:
@@ -55,8 +54,8 @@ def run_policy(env_id: str, policy_spec: str, episodes: int, seed: int, *, num_e
     """Play `episodes` episodes of `policy_spec` on `env_id` through an EnvPool; returns them."""
     from stepgym.agents import make_policy
     from stepgym.envs.pool import EnvPool
-    from stepgym.episodes.collect import EpisodeJob, collect_episodes
     from stepgym.episodes.io import EpisodeWriter
+    from stepgym.runner import EpisodeJob, collect_episodes
 
     kwargs = dict(env_kwargs or {})
     if split:

@@ -111,7 +111,7 @@ def _prompt_texts(seed: int, episodes: int = 60) -> list[str]:
     import stepgym
     from stepgym.agents.base import AgentInput
     from stepgym.agents.prompting import PromptConfig, build_messages
-    from stepgym.episodes.schema import Step
+    from stepgym.records import Step
 
     template = jinja2.Environment().from_string(CHAT_TEMPLATE)
     configs = [PromptConfig(history_len=0, include_image=False),

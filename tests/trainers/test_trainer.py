@@ -32,10 +32,11 @@ def _rl_rows(run_dir):
 def finished_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
     trainer = Trainer(_cfg(run_dir), progress=False)
-    init = {k: v.clone() for k, v in trainer.policy.model.state_dict().items()}
+    trainer.run(stop_after=0)  # SFT and its evaluation only
+    after_sft = {k: v.clone() for k, v in trainer.policy.model.state_dict().items()}
     results = trainer.run()
     trainer.close()
-    return run_dir, init, trainer, results
+    return run_dir, after_sft, trainer, results
 
 
 def test_sft_lowers_the_loss(finished_run):
@@ -46,13 +47,18 @@ def test_sft_lowers_the_loss(finished_run):
 
 
 def test_rl_changes_parameters_and_logs(finished_run):
-    run_dir, init, trainer, results = finished_run
-    after = trainer.policy.model.state_dict()
-    assert any(not torch.equal(init[k], after[k]) for k in init)
+    run_dir, after_sft, trainer, results = finished_run
     rl = [r for r in _rl_rows(run_dir) if r["phase"] == "rl"]
     assert [r["iteration"] for r in rl] == [0, 1]
-    for key in ("rollout_success", "episode_length", "clip_fraction", "approx_kl", "entropy", "env_steps"):
-        assert key in rl[0] or rl[0]["rows_trained"] == 0
+    trained = [r for r in rl if r["rows_trained"] > 0]
+    assert trained, "no iteration trained on any row: the test config gives RL nothing to learn from"
+    after = trainer.policy.model.state_dict()
+    assert any(not torch.equal(after_sft[k], after[k]) for k in after_sft)  # RL itself moved the weights
+    for key in ("clip_fraction", "approx_kl", "entropy", "adv_abs_mean", "logprob_mismatch", "grad_norm"):
+        assert key in trained[0], key
+    assert trained[0]["adv_abs_mean"] > 0 and trained[0]["logprob_mismatch"] < 1e-3
+    for key in ("rollout_success", "episode_length", "env_steps", "groups_dropped", "infra_failures"):
+        assert key in rl[0], key
     assert set(results) >= {"before_sft", "after_sft", "final"}
     assert (run_dir / "learning_curve.png").stat().st_size > 1000
     assert (run_dir / "checkpoint" / "model" / "config.json").exists()

@@ -7,8 +7,7 @@ import pytest
 import stepgym
 from stepgym.agents import OraclePolicy
 from stepgym.envs.pool import EnvPool
-from stepgym.episodes.collect import EpisodeJob, collect_episodes
-from stepgym.episodes.replay import ReplayMismatch, replay_inputs
+from stepgym.runner import EpisodeJob, ReplayMismatch, collect_episodes, replay_inputs
 
 SEARCH = {"frame_budget": 8, "overview_frames": 4, "max_steps": 4, "max_side": 112}
 
