@@ -28,11 +28,22 @@ class TrainConfig:
     evaluates the sampling policy RL optimises: a greedy tiny policy tends to loop between two states."""
     eval_tasks: int = 100
     """Evaluate on the first N tasks of the eval split (one episode each, at `eval_temperature`)."""
+    before_sft_eval_tasks: int = 100
+    """Evaluate the untrained model on the first N eval tasks (0: skip). Its success is near 0 and
+    its episodes run to the step limit, so a short evaluation says as much as a long one."""
     eval_env_kwargs: dict[str, Any] | None = None
     """Constructor arguments of the evaluation envs, merged over `env_kwargs` (e.g. another level
     suite); None: evaluation runs in the training envs."""
     num_envs: int = 64
     """Envs stepped as one batch (one policy call per step for all of them)."""
+    env_backend: str = "sync"
+    """`EnvPool` backend: "sync" (in this process) or "process" (a worker process per env)."""
+    on_env_failure: Literal["drop", "retry"] = "retry"
+    """A group with an episode ended by an infrastructure failure (a dead worker or browser, not
+    the agent) is played again ("retry", up to `env_failure_retries` times, then dropped) or left
+    out of the update ("drop"). Either way it is never scored as a failure of the agent."""
+    env_failure_retries: int = 2
+    """Replays of a failed group before it is dropped."""
 
     # -- model ---------------------------------------------------------------------------------
     model: str = "tiny:mini"
@@ -44,6 +55,11 @@ class TrainConfig:
     system_prompt: str | None = "Sokoban. Reply with one move: up, down, left or right."
     """System prompt (`{action_doc}` is filled in); None: the agent layer's default with the env's action doc.
     The default is short because prompt length dominates the tiny model's cost on a CPU."""
+    rollout_engine: str = "hf"
+    """What samples rollouts and evaluations, by registered name (`stepgym.trainers.engines.ENGINES`):
+    "hf" is the trainer's own model; another engine gets the weights after every update."""
+    rollout_engine_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Options of the rollout engine (e.g. vLLM's max_model_len)."""
     max_new_tokens: int = 3
     """Most tokens generated per action."""
     temperature: float = 1.0
@@ -73,6 +89,10 @@ class TrainConfig:
     env_step_budget: int | None = None
     """Stop RL once its rollouts have taken this many env steps (the iteration that crosses it is
     the last and is evaluated); None: run all `iterations`. Compares methods at equal experience."""
+    task_filter_tries: int = 0
+    """Before RL, play every train task this many times with the starting policy and train only on
+    those it solved at least once, never on tasks marked infeasible (ARPO's filter); the table is
+    kept in `task_filter.json` and reused on resume. 0: train on every task."""
     tasks_per_iteration: int = 16
     """Tasks sampled per iteration; each is played `group_size` times."""
     group_size: int = 8
@@ -85,6 +105,14 @@ class TrainConfig:
     """Step rows per gradient step."""
     max_grad_norm: float = 1.0
     """Gradient clipping."""
+    old_logprobs: Literal["sampled", "recompute"] = "sampled"
+    """What the PPO ratio is taken against: the log-probs recorded when the tokens were sampled,
+    or the current policy's, recomputed before the update (ARPO does this for its whole batch, so
+    replayed rows start at ratio 1; it is also the trainer-side pi_old of truncated IS)."""
+    importance_cap: float | None = None
+    """Truncated importance weights min(pi_old / pi_sampled, c) per token on the surrogate, for rows
+    the trainer's policy did not sample (replayed episodes, another rollout engine); needs
+    old_logprobs="recompute". None: no weights."""
     clip_low: float | None = None
     """Ratio clip below 1; None: the loss's own default (ppo, dapo, dr_grpo 0.2; gspo 3e-4)."""
     clip_high: float | None = None
@@ -148,11 +176,20 @@ class TrainConfig:
             "clip_low": self.clip_low is None or 0.0 <= self.clip_low < 1.0,
             "clip_high": self.clip_high is None or self.clip_high >= 0.0,
             "eval_tasks": self.eval_tasks >= 1, "max_new_tokens": self.max_new_tokens >= 1,
+            "env_failure_retries": self.env_failure_retries >= 0,
+            "before_sft_eval_tasks": self.before_sft_eval_tasks >= 0,
+            "task_filter_tries": self.task_filter_tries >= 0,
+            "importance_cap": self.importance_cap is None or self.importance_cap > 0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid TrainConfig values: {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}")
-        for name in ("estimator", "loss", "rollout"):
+        if self.importance_cap is not None and self.old_logprobs != "recompute":
+            raise ValueError("importance_cap needs old_logprobs='recompute': the weight is pi_old / pi_sampled, "
+                             f"with pi_old recomputed by the trainer (got old_logprobs={self.old_logprobs!r})")
+        if self.on_env_failure not in ("drop", "retry"):
+            raise ValueError(f"on_env_failure must be 'drop' or 'retry', got {self.on_env_failure!r}")
+        for name in ("estimator", "loss", "rollout", "rollout_engine"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"TrainConfig.{name} must be a registered name (a string), got {getattr(self, name)!r}")
 
