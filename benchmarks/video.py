@@ -9,8 +9,14 @@
    a 0.5 s inserted needle), at the same visual-token budget. Uniform frames get the resolution of
    Slow-Fast's slow frames, so both show key frames in the same detail; "frames" is how many
    frames each shows, "needle recall" the share of videos where a shown frame lies in the needle.
-3. TSPO: needle recall@k of the temporal agent before and after training vs uniform k frames, on
-   held-out generated videos (the oracle answerer is right exactly when a needle frame is chosen).
+3. TSPO, fast setting: needle recall@k of the temporal agent before and after training vs uniform
+   k frames, on held-out generated videos (thumbnail features; the oracle answerer is right exactly
+   when a needle frame is chosen).
+4. TSPO, real setting: frame and question features from the tiny Qwen2.5-VL's own towers and that
+   model, frozen, as the answerer (its correctness is the reward, with the temporal reward), on the
+   generated needle benchmark and on a Video-MME-layout fixture (the same kind of clips, written
+   as Video-MME's parquet + data/<videoID>.mp4 and loaded by the Video-MME loader). Recall and
+   answer accuracy of TSPO vs uniform sampling at the same k.
 """
 
 from __future__ import annotations
@@ -26,9 +32,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from stepgym.agents.slowfast import SlowFastConfig, encode_video, uniform_frame_count  # noqa: E402
-from stepgym.envs.video.generate import make_video  # noqa: E402
+from stepgym.envs.video.generate import make_video, write_dataset  # noqa: E402
 from stepgym.envs.video.io import VideoReader, sample_indices, write_video  # noqa: E402
+from stepgym.envs.video.slowfast import SlowFastConfig, encode_video, uniform_frame_count  # noqa: E402
 
 
 def decode_throughput(tmp: Path, seconds: float, random_reads: int) -> None:
@@ -89,11 +95,8 @@ def slowfast_vs_uniform(tmp: Path, videos: int, duration: float, budget: int) ->
 
 
 def tspo_recall(tmp: Path, videos: int, iterations: int) -> None:
-    import torch
-
     from stepgym.trainers.tspo import TSPOConfig, TSPOTrainer, needle_samples
 
-    torch.set_num_threads(1)  # a tiny network: threads only add synchronisation
     t = time.perf_counter()
     samples = needle_samples(tmp / "tspo", videos, seed=0, candidates=64, duration=24.0)
     n_eval = videos // 3
@@ -111,21 +114,94 @@ def tspo_recall(tmp: Path, videos: int, iterations: int) -> None:
     print(f"after / uniform: {ratio}; data {prep:.1f}s, training {train:.1f}s")
 
 
+def write_videomme_fixture(root: Path, n: int, seed: int, duration: float) -> tuple[Path, Path, dict]:
+    """Generated needle clips laid out as Video-MME releases them: the HF parquet (one row per
+    question, `options` "A. ...", `videoID`) and data/<videoID>.mp4. Returns (parquet, video
+    folder, {task_id: evidence span}): Video-MME publishes no evidence, the generator knows it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows, evidence = [], {}
+    for i in range(n):
+        v = make_video("needle", seed + i, height=64, width=64, fps=4.0, duration=duration, needle_seconds=1.0)
+        video_id = f"{i + 1:03d}"
+        youtube_id = f"gen{seed + i:05d}Xq"
+        write_video(root / "data" / f"{youtube_id}.mp4", v.frames, v.fps, crf=28)
+        rows.append({"video_id": video_id, "duration": "short", "domain": "Knowledge", "sub_category": "Technology",
+                     "url": "", "videoID": youtube_id, "question_id": f"{video_id}-1", "task_type": "Object Recognition",
+                     "question": v.question, "options": [f"{'ABCD'[j]}. {o}" for j, o in enumerate(v.options)],
+                     "answer": v.answer})
+        evidence[f"videomme-{video_id}-1"] = v.evidence
+    parquet = root / "videomme" / "test-00000-of-00001.parquet"
+    parquet.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), parquet)
+    return parquet, root, evidence
+
+
+def tspo_real(tmp: Path, videos: int, fixture_videos: int, iterations: int) -> None:
+    from stepgym.agents.hf import GenerationSettings, HFPolicy
+    from stepgym.agents.tiny import build_tiny_vlm
+    from stepgym.agents.vision_features import VLMEmbedder
+    from stepgym.envs.video.datasets import load_benchmark
+    from stepgym.envs.video.env import load_video_tasks
+    from stepgym.trainers.tspo import TSPOConfig, TSPOTrainer, policy_answerer, samples_from_tasks
+
+    t0 = time.perf_counter()
+    model_dir = build_tiny_vlm(tmp / "tiny-vlm", size="tiny", seed=0)
+    policy = HFPolicy(model_dir, config=GenerationSettings(temperature=0.0, max_new_tokens=8))
+    embedder = VLMEmbedder(policy.model, policy.processor, tokens_per_frame=16)
+    generated = load_video_tasks(write_dataset(tmp / "tspo-real", videos, 0, ("needle",), height=64, width=64,
+                                               fps=4.0, duration=24.0, split="train"))
+    parquet, video_dir, evidence = write_videomme_fixture(tmp / "videomme", fixture_videos, 500, 48.0)
+    fixture = load_benchmark("videomme", parquet, video_dir)
+    cfg = TSPOConfig(k=4, iterations=iterations, group_size=8, videos_per_iteration=4, lr=0.005, seed=0)
+    print(f"\n== TSPO, real setting: tiny Qwen2.5-VL ({embedder.dim}-wide) features (vision tower, 16 tokens "
+          f"per frame; question through its language model) and the same model frozen as answerer; k={cfg.k} of "
+          f"48 candidates, G={cfg.group_size}, {iterations} updates")
+    print(f"{'benchmark':38s} {'selector':14s} {'recall':>7s} {'accuracy':>9s}")
+    for name, tasks, spans in (("generated needles (24 s)", list(generated), None),
+                               ("Video-MME layout (48 s needles)", list(fixture), evidence)):
+        samples = samples_from_tasks(tasks, 48, encoder=embedder, keep_frames=True, evidence=spans)
+        n_eval = max(2, len(samples) // 3)
+        answerer = policy_answerer(policy)
+        report = TSPOTrainer(cfg, answerer).fit(samples[n_eval:], samples[:n_eval])
+        label = f"{name}, {len(samples) - n_eval}/{n_eval}"
+        for sel, recall, acc in (("uniform", report.uniform, report.accuracy["uniform"]),
+                                 ("TSPO before", report.before, report.accuracy["before"]),
+                                 ("TSPO after", report.after, report.accuracy["after"]),
+                                 ("TSPO greedy", report.after_greedy, report.accuracy["after_greedy"])):
+            print(f"{label:38s} {sel:14s} {recall:7.2f} {acc:9.2f}")
+            label = ""
+        read = {k: v for k, v in answerer.stats.items() if k != "replies"}
+        print(f"{'':38s} answerer: {answerer.stats['replies']} replies, read as {read}")
+    print(f"(chance accuracy 0.25; time {time.perf_counter() - t0:.0f}s)")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="smaller sizes for a smoke run")
+    p.add_argument("--only", choices=("decode", "slowfast", "tspo", "tspo-real"), default=None)
     args = p.parse_args()
+    import torch
+
+    torch.set_num_threads(1)  # this script's process: tiny networks, where threads only add synchronisation
     t0 = time.perf_counter()
+
+    def want(part: str) -> bool:
+        return args.only in (None, part)
+
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        if args.quick:
-            decode_throughput(tmp, seconds=4, random_reads=20)
-            slowfast_vs_uniform(tmp, videos=3, duration=40.0, budget=6000)
-            tspo_recall(tmp, videos=18, iterations=40)
-        else:
-            decode_throughput(tmp, seconds=20, random_reads=60)
-            slowfast_vs_uniform(tmp, videos=8, duration=90.0, budget=12000)
-            tspo_recall(tmp, videos=36, iterations=100)
+        if want("decode"):
+            decode_throughput(tmp, seconds=4 if args.quick else 20, random_reads=20 if args.quick else 60)
+        if want("slowfast"):
+            slowfast_vs_uniform(tmp, videos=3 if args.quick else 8, duration=40.0 if args.quick else 90.0,
+                                budget=6000 if args.quick else 12000)
+        if want("tspo"):
+            tspo_recall(tmp, videos=18 if args.quick else 36, iterations=40 if args.quick else 100)
+        if want("tspo-real"):
+            tspo_real(tmp, videos=9 if args.quick else 24, fixture_videos=6 if args.quick else 12,
+                      iterations=10 if args.quick else 40)
     print(f"\ntotal {time.perf_counter() - t0:.0f}s")
 
 

@@ -2,7 +2,8 @@
 
 The runner drives both envs and agents and writes the record, so it sits above all three
 layers (docs/architecture.md); `stepgym play`/`eval`, SFT demos, evaluation and RL rollouts
-all go through `collect_episodes`.
+all go through `collect_episodes`. `replay_inputs` gives back the exact inputs of a recorded
+episode by replaying it (a record keeps observation text and images, not a video env's frames).
 """
 
 from __future__ import annotations
@@ -129,3 +130,42 @@ def collect_episodes(
                 freed.append(s)
         start(freed)
     return [done[i] for i in range(len(jobs))]
+
+
+# -- replay ------------------------------------------------------------------------------------------
+class ReplayMismatch(RuntimeError):
+    """A replayed episode left the recorded path (the env or its kwargs differ from the recording's)."""
+
+
+def replay_inputs(env: Any, episode: Episode) -> list[AgentInput]:
+    """One `AgentInput` per recorded step, as `collect_episodes` built it, observations whole.
+
+    An episode record keeps each step's observation text and image, not all an env observes (a
+    video env's `frames` and `info["frame_timestamps"]`). Envs are deterministic per (seed, task),
+    so resetting `env` with the episode's seed and task and re-taking its actions gives every
+    observation back; each replayed state is checked against the recorded `state_key`.
+
+        env = stepgym.make("stepgym/VideoSearch-v0", frame_budget=8)
+        prompts = policy.encode(replay_inputs(env, episode))   # what the policy saw, frames included
+    """
+    obs, info = env.reset(seed=episode.seed, options={"task_id": episode.task_id} if episode.task_id else None)
+    info = dict(info)
+    history_images: list[Any] = []
+    inputs = []
+    for t, step in enumerate(episode.steps):
+        if str(info.get("state_key", "")) != step.state_key:
+            raise ReplayMismatch(
+                f"episode {episode.episode_id!r} ({episode.task_id}, seed {episode.seed}) step {t}: replayed state "
+                f"{info.get('state_key')!r} but the record has {step.state_key!r}; make the env with the kwargs "
+                "the episode was recorded with")
+        inputs.append(AgentInput(
+            env_index=0, observation=obs, info=info, instruction=episode.instruction,
+            action_doc=str(info.get("action_doc", episode.meta.get("action_doc", ""))),
+            history=list(episode.steps[:t]), history_images=list(history_images)))
+        history_images.append(obs.get("image"))
+        obs, _, terminated, truncated, step_info = env.step(step.action)
+        info = {**info, **step_info}  # reset-time keys stay, as in collect_episodes
+        if (terminated or truncated) and t < len(episode.steps) - 1:
+            raise ReplayMismatch(f"episode {episode.episode_id!r}: the replay ended at step {t}, the record "
+                                 f"has {len(episode.steps)} steps")
+    return inputs

@@ -42,12 +42,7 @@ LAYERS: dict[str, int] = {
 }
 
 #: (importer, imported) edges tolerated for now; each names the branch that removes it.
-ALLOWED: set[tuple[str, str]] = {
-    # envs -> agents (and back through envs.video.io): fixed on branch video; remove when merged
-    ("stepgym.envs.video.env", "stepgym.agents.slowfast"),
-    # tspo <-> tspo_cli: fixed on branch video; remove when merged
-    ("stepgym.trainers.tspo", "stepgym.trainers.tspo_cli"),
-}
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def module_name(path: Path) -> str:

@@ -83,7 +83,8 @@ def _image_item(image: Any, cfg: PromptConfig) -> dict[str, Any]:
 
 def _observation_items(obs: dict[str, Any], cfg: PromptConfig,
                        info: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Vision items of the current observation: its image, or its video (decoded frames or path).
+    """Vision items of the current observation: its image, or its video (decoded frames, or the
+    file when the observation has no "frames" at all).
 
     With `info["frame_timestamps"]` the frames' times are written out before the video and their
     mean spacing sets the sampled fps (hence Qwen2.5-VL's absolute-time positions).
@@ -104,7 +105,9 @@ def _observation_items(obs: dict[str, Any], cfg: PromptConfig,
             pil.append(pil[-1])
         items.append({"type": "video", "video": pil, "sample_fps": fps,
                       "min_pixels": cfg.min_pixels, "max_pixels": cfg.video_max_pixels})
-    elif isinstance(obs.get("video"), str) and obs["video"]:
+    elif frames is None and isinstance(obs.get("video"), str) and obs["video"]:
+        # only an observation without a "frames" entry shows its file: empty frames mean none are
+        # shown (VideoSearch before its first frames(...) call), never the whole video
         items.append({"type": "video", "video": obs["video"], "fps": cfg.video_fps,
                       "min_pixels": cfg.min_pixels, "max_pixels": cfg.video_max_pixels})
     return items

@@ -1,28 +1,24 @@
 """TSPO: a temporal agent learns which frames to show the answerer, by group-relative RL.
 
 The temporal agent scores every candidate frame of a video against the question from frozen
-features (a fixed random projection of downsampled frames; a hashed bag of words of the question),
-then samples k frames without replacement by Gumbel top-k. The answerer sees those frames. The
-reward of a selection is answer accuracy + `temporal_weight` × the fraction of chosen frames inside
-the evidence span; advantages are GRPO's (group = G selections for one video) and the loss is
-−A · log p(selection), with log p the Plackett-Luce probability of the ordered draw. The
-softmax temperature τ anneals from 0.025 to 0.01 (TSPO's schedule).
+features, then samples k frames without replacement by Gumbel top-k. The answerer sees those
+frames. The reward of a selection is answer accuracy + `temporal_weight` × the fraction of
+chosen frames inside the evidence span (when the span is known); advantages are GRPO's (group =
+G selections for one video) and the loss is −A · log p(selection), with log p the Plackett-Luce
+probability of the ordered draw. The softmax temperature τ anneals from 0.025 to 0.01 (TSPO's
+schedule). Features and answerers, fast and real, are in `stepgym.trainers.tspo_samples`.
 
     samples = needle_samples(out_dir, n=48, seed=0)          # generated needle videos -> features
     trainer = TSPOTrainer(TSPOConfig(k=4))
-    report = trainer.fit(samples[:32], samples[32:])        # recall before/after vs uniform
+    report = trainer.fit(samples[:32], samples[32:])        # recall and accuracy before/after vs uniform
 
-Command line: `stepgym tspo-train --videos 48 --out runs/tspo` (or `python -m stepgym.trainers.tspo`).
+Command line: `stepgym tspo-train --videos 48 --out runs/tspo` (`stepgym.trainers.tspo_cli`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import re
-import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +27,23 @@ import torch
 from torch import nn
 
 from stepgym.trainers.advantages import grpo_advantages
+from stepgym.trainers.tspo_samples import (
+    Answerer,
+    FrameEncoder,
+    PolicyAnswerer,
+    TSPOSample,
+    hash_bow,
+    needle_samples,
+    oracle_answerer,
+    policy_answerer,
+    samples_from_tasks,
+)
+
+__all__ = [
+    "TSPOConfig", "TemporalAgent", "TSPOTrainer", "TSPOReport", "gumbel_topk", "plackett_luce_logprob",
+    "uniform_choice", "Answerer", "FrameEncoder", "PolicyAnswerer", "TSPOSample", "hash_bow", "needle_samples",
+    "oracle_answerer", "policy_answerer", "samples_from_tasks",
+]
 
 
 @dataclass
@@ -56,7 +69,7 @@ class TSPOConfig:
     hidden: int = 64
     """Width of the agent's frame and question towers."""
     eval_draws: int = 4
-    """Sampled selections per video when measuring recall."""
+    """Sampled selections per video when measuring recall and accuracy."""
     seed: int = 0
     """Seeds the agent's initialisation and every Gumbel draw."""
 
@@ -65,87 +78,6 @@ class TSPOConfig:
             raise ValueError(f"need k >= 1 and group_size >= 2, got k={self.k}, group_size={self.group_size}")
         if not 0 < self.tau_end <= self.tau_start:
             raise ValueError(f"need 0 < tau_end <= tau_start, got {self.tau_start}, {self.tau_end}")
-
-
-# -- frozen features --------------------------------------------------------------------------------
-class FrameEncoder:
-    """Frozen frame features: frames averaged down to a grid×grid RGB thumbnail, then a fixed
-    random Gaussian projection (seeded), so it needs no download and never trains."""
-
-    def __init__(self, dim: int = 96, grid: int = 8, seed: int = 1234) -> None:
-        self.dim, self.grid = dim, grid
-        rng = np.random.default_rng(seed)
-        self.proj = (rng.standard_normal((grid * grid * 3, dim)) / np.sqrt(grid * grid * 3)).astype(np.float32)
-
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
-        """[T, dim] float32 features of [T, H, W, 3] uint8 frames."""
-        t, h, w, _ = frames.shape
-        g = self.grid
-        hh, ww = (h // g) * g, (w // g) * g
-        thumbs = frames[:, :hh, :ww].reshape(t, g, hh // g, g, ww // g, 3).mean(axis=(2, 4)) / 255.0 - 0.5
-        return (thumbs.reshape(t, -1).astype(np.float32) @ self.proj) * 2.0
-
-
-def hash_bow(text: str, dim: int = 256) -> np.ndarray:
-    """[dim] float32 signed hashed bag of words of `text` (crc32 of each lower-cased word), L2-normalised."""
-    vec = np.zeros(dim, np.float32)
-    for word in re.findall(r"[a-z0-9]+", text.lower()):
-        h = zlib.crc32(word.encode())
-        vec[h % dim] += 1.0 if (h >> 16) & 1 else -1.0
-    n = np.linalg.norm(vec)
-    return vec / n if n > 0 else vec
-
-
-@dataclass
-class TSPOSample:
-    """One video's candidate frames as features, the question, and where the evidence lies."""
-
-    video: str
-    features: np.ndarray  # [T, D] frozen frame features
-    timestamps: np.ndarray  # [T] seconds
-    question: np.ndarray  # [Q] question features
-    evidence: tuple[float, float]
-    answer: str = ""
-    text: str = ""
-    frames: np.ndarray | None = field(default=None, repr=False)  # [T, H, W, 3] when kept for an answerer
-
-    @property
-    def in_span(self) -> np.ndarray:
-        """[T] bool: candidate inside the evidence span [start, end)."""
-        return (self.timestamps >= self.evidence[0]) & (self.timestamps < self.evidence[1])
-
-
-def samples_from_tasks(tasks: Sequence[Any], candidates: int = 64, encoder: FrameEncoder | None = None,
-                       keep_frames: bool = False, max_side: int | None = 128) -> list[TSPOSample]:
-    """TSPO samples from VideoQA tasks (each needs `video` and `evidence`): `candidates` frames read
-    evenly (decord) and encoded once."""
-    from stepgym.envs.video.datasets import LETTERS
-    from stepgym.envs.video.io import read_frames
-
-    encoder = encoder or FrameEncoder()
-    out = []
-    for task in tasks:
-        data = task.data
-        if not data.get("evidence"):
-            raise ValueError(f"TSPO needs an evidence span; task {task.task_id!r} has none")
-        frames, ts = read_frames(data["video"], nframes=candidates, max_side=max_side)
-        options = " ".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(data.get("options", [])))
-        text = f"{task.instruction} {options}"
-        out.append(TSPOSample(str(data["video"]), encoder(frames), ts, hash_bow(text),
-                              (float(data["evidence"][0]), float(data["evidence"][1])), str(data.get("answer", "")),
-                              text, frames if keep_frames else None))
-    return out
-
-
-def needle_samples(out_dir: str | Path, n: int, seed: int = 0, candidates: int = 64, duration: float = 24.0,
-                   fps: float = 4.0, size: int = 64, **kwargs) -> list[TSPOSample]:
-    """Generate `n` needle videos (mp4 under `out_dir`), decode them and build TSPO samples."""
-    from stepgym.envs.video.env import load_video_tasks
-    from stepgym.envs.video.generate import write_dataset
-
-    path = write_dataset(out_dir, n, seed, ("needle",), height=size, width=size, fps=fps, duration=duration,
-                         split="train")
-    return samples_from_tasks(list(load_video_tasks(path)), candidates, **kwargs)
 
 
 # -- the temporal agent -------------------------------------------------------------------------------
@@ -194,54 +126,27 @@ def plackett_luce_logprob(logits: torch.Tensor, chosen: torch.Tensor) -> torch.T
     return total
 
 
-# -- answerers ----------------------------------------------------------------------------------------
-Answerer = Callable[[TSPOSample, np.ndarray], bool]
-
-
-def oracle_answerer(sample: TSPOSample, chosen: np.ndarray) -> bool:
-    """Correct exactly when a chosen frame lies in the evidence (needle) span."""
-    return bool(sample.in_span[chosen].any())
-
-
-def policy_answerer(policy: Any) -> Answerer:
-    """An Answerer from any stepgym Policy: it sees a VideoQA-style observation of the chosen frames
-    (needs samples built with `keep_frames=True`) and is right when its letter is the answer."""
-    from stepgym.agents.base import AgentInput
-    from stepgym.rewards.video import extract_answer_letter
-
-    def answer(sample: TSPOSample, chosen: np.ndarray) -> bool:
-        if sample.frames is None:
-            raise ValueError("policy_answerer needs samples built with keep_frames=True")
-        order = np.sort(chosen)
-        obs = {"text": f"Question: {sample.text}\nAnswer with the option's letter.", "video": sample.video,
-               "frames": sample.frames[order]}
-        info = {"frame_timestamps": sample.timestamps[order].tolist()}
-        act = policy.act([AgentInput(0, obs, info, sample.text, "Answer with an option letter.")])[0]
-        text = act.text if isinstance(act.text, str) else str(act.text.get("answer", ""))
-        return extract_answer_letter(text) == sample.answer
-
-    return answer
+def uniform_choice(num_candidates: int, k: int) -> np.ndarray:
+    """[k] evenly spread candidate indices (centres of k equal slices)."""
+    return np.floor((np.arange(k) + 0.5) * num_candidates / k).astype(np.int64)
 
 
 # -- training -----------------------------------------------------------------------------------------
 @dataclass
-class RecallReport:
-    """Needle recall (share of videos where a chosen frame is in the evidence span) of each selector."""
+class TSPOReport:
+    """Recall (share of videos where a chosen frame is in the evidence span, over videos with a known
+    span; None without any) and answer accuracy of each selector, at the same k frames."""
 
-    uniform: float
-    before: float
-    after: float
-    after_greedy: float
+    uniform: float | None
+    before: float | None
+    after: float | None
+    after_greedy: float | None
+    accuracy: dict[str, float]  # uniform / before / after / after_greedy
     history: list[dict[str, float]]
     config: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def uniform_choice(num_candidates: int, k: int) -> np.ndarray:
-    """[k] evenly spread candidate indices (centres of k equal slices)."""
-    return np.floor((np.arange(k) + 0.5) * num_candidates / k).astype(np.int64)
 
 
 class TSPOTrainer:
@@ -254,8 +159,10 @@ class TSPOTrainer:
         self.generator = torch.Generator().manual_seed(self.config.seed)
 
     def _build(self, sample: TSPOSample) -> None:
-        torch.manual_seed(self.config.seed)
-        self.agent = TemporalAgent(sample.features.shape[1], sample.question.shape[0], self.config.hidden)
+        # a private RNG stream: seeding the global one would change the caller's random state
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.config.seed)
+            self.agent = TemporalAgent(sample.features.shape[1], sample.question.shape[0], self.config.hidden)
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=self.config.lr)
 
     def tau(self, iteration: int) -> float:
@@ -273,10 +180,20 @@ class TSPOTrainer:
         quest = torch.from_numpy(np.stack([s.question for s in samples]))
         return feats, quest
 
+    def correct(self, samples: Sequence[TSPOSample], chosen: Sequence[np.ndarray]) -> list[bool]:
+        """The answerer's verdict on each (sample, selection): in one batch when it can (`PolicyAnswerer`)."""
+        if hasattr(self.answerer, "batch"):
+            return list(self.answerer.batch(samples, chosen))
+        return [bool(self.answerer(s, c)) for s, c in zip(samples, chosen, strict=True)]
+
+    def reward(self, sample: TSPOSample, chosen: np.ndarray, correct: bool) -> float:
+        """Answer accuracy + temporal_weight × the fraction of chosen frames in the span (0 when unknown)."""
+        return float(correct) + self.config.temporal_weight * float(sample.in_span[chosen].mean())
+
     def rewards(self, sample: TSPOSample, chosen: np.ndarray) -> tuple[float, bool]:
-        """(answer accuracy + temporal_weight × fraction of chosen frames in the span, answer correct)."""
-        correct = self.answerer(sample, chosen)
-        return float(correct) + self.config.temporal_weight * float(sample.in_span[chosen].mean()), correct
+        """(reward, answer correct) of one selection."""
+        correct = self.correct([sample], [chosen])[0]
+        return self.reward(sample, chosen, correct), correct
 
     def select(self, samples: Sequence[TSPOSample], tau: float | None = None, greedy: bool = False) -> np.ndarray:
         """[N, k] chosen candidate indices per sample (Gumbel top-k sampling, or the top-k scores)."""
@@ -289,11 +206,19 @@ class TSPOTrainer:
                 return torch.topk(logits, self.config.k, dim=-1).indices.numpy()
             return gumbel_topk(logits, self.config.k, self.generator).numpy()
 
-    def recall(self, samples: Sequence[TSPOSample], greedy: bool = False, tau: float | None = None) -> float:
-        """Share of samples (averaged over `eval_draws` sampled selections) whose selection hits the span."""
-        draws = 1 if greedy else self.config.eval_draws
-        hits = [oracle_answerer(s, c) for _ in range(draws) for s, c in zip(samples, self.select(samples, tau, greedy), strict=True)]
-        return float(np.mean(hits))
+    def evaluate(self, samples: Sequence[TSPOSample], selector: str) -> tuple[float | None, float]:
+        """(recall, answer accuracy) of `selector`: "uniform", "sampled" (`eval_draws` draws) or "greedy"."""
+        if selector == "uniform":
+            draws = [np.stack([uniform_choice(len(s.timestamps), self.config.k) for s in samples])]
+        elif selector in ("sampled", "greedy"):
+            n = 1 if selector == "greedy" else self.config.eval_draws
+            draws = [self.select(samples, greedy=selector == "greedy") for _ in range(n)]
+        else:
+            raise ValueError(f"selector must be 'uniform', 'sampled' or 'greedy', got {selector!r}")
+        known = [i for i, s in enumerate(samples) if s.evidence is not None]
+        hits = [oracle_answerer(samples[i], d[i]) for d in draws for i in known]
+        right = [ok for d in draws for ok in self.correct(samples, list(d))]
+        return (float(np.mean(hits)) if hits else None), float(np.mean(right))
 
     def step(self, batch: Sequence[TSPOSample], iteration: int) -> dict[str, float]:
         """One update on `batch`: G selections per video, rewards, GRPO advantages, −A·log p."""
@@ -304,8 +229,9 @@ class TSPOTrainer:
         logits = (self.agent(feats, quest) / tau).repeat_interleave(c.group_size, dim=0)  # [B*G, T]
         chosen = gumbel_topk(logits, c.k, self.generator)  # [B*G, k]
         owners = [s for s in batch for _ in range(c.group_size)]
-        scored = [self.rewards(s, ch) for s, ch in zip(owners, chosen.numpy(), strict=True)]
-        reward = np.array([r for r, _ in scored])
+        picks = list(chosen.numpy())
+        correct = self.correct(owners, picks)
+        reward = np.array([self.reward(s, ch, ok) for s, ch, ok in zip(owners, picks, correct, strict=True)])
         groups = np.repeat(np.arange(len(batch)), c.group_size)
         adv = torch.from_numpy(grpo_advantages(reward, groups)).float()
         loss = -(adv * plackett_luce_logprob(logits, chosen)).mean()
@@ -313,17 +239,17 @@ class TSPOTrainer:
         loss.backward()
         self.optimizer.step()
         return {"iteration": iteration, "tau": tau, "loss": loss.item(), "reward": float(reward.mean()),
-                "accuracy": float(np.mean([ok for _, ok in scored]))}
+                "accuracy": float(np.mean(correct))}
 
     def fit(self, train: Sequence[TSPOSample], evaluate: Sequence[TSPOSample],
-            log: Callable[[dict[str, float]], None] | None = None) -> RecallReport:
-        """Train on `train`; returns needle recall on `evaluate` before and after, vs uniform sampling."""
+            log: Callable[[dict[str, float]], None] | None = None) -> TSPOReport:
+        """Train on `train`; returns recall and accuracy on `evaluate` before and after, vs uniform sampling."""
         c = self.config
         if not train or not evaluate:
             raise ValueError(f"need training and evaluation samples, got {len(train)} and {len(evaluate)}")
         self._build(train[0])
-        uniform = float(np.mean([oracle_answerer(s, uniform_choice(len(s.timestamps), c.k)) for s in evaluate]))
-        before = self.recall(evaluate)
+        uniform, uniform_acc = self.evaluate(evaluate, "uniform")
+        before, before_acc = self.evaluate(evaluate, "sampled")
         rng = np.random.default_rng(c.seed)
         history = []
         for it in range(c.iterations):
@@ -332,57 +258,16 @@ class TSPOTrainer:
             history.append(stats)
             if log and (it % 25 == 0 or it == c.iterations - 1):
                 log(stats)
-        return RecallReport(uniform, before, self.recall(evaluate), self.recall(evaluate, greedy=True),
-                            history, asdict(c))
+        after, after_acc = self.evaluate(evaluate, "sampled")
+        greedy, greedy_acc = self.evaluate(evaluate, "greedy")
+        accuracy = {"uniform": uniform_acc, "before": before_acc, "after": after_acc, "after_greedy": greedy_acc}
+        return TSPOReport(uniform, before, after, greedy, accuracy, history, asdict(c))
 
     def save(self, path: str | Path) -> Path:
         """Write the agent's weights and config (torch.save); returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"state_dict": self.agent.state_dict(), "config": asdict(self.config)}, path)
+        tmp = path.with_name(path.name + ".part")
+        torch.save({"state_dict": self.agent.state_dict(), "config": asdict(self.config)}, tmp)
+        tmp.replace(path)  # never a half-written checkpoint under the final name
         return path
-
-
-# -- command line -------------------------------------------------------------------------------------
-def run_cli(args: argparse.Namespace, print_fn: Callable[[str], None] = print) -> RecallReport:
-    """Build samples, train, print recall before/after vs uniform; writes agent.pt and metrics.json."""
-    # the agent is tiny: extra intra-op threads only add synchronisation (10x slower on a busy CPU)
-    torch.set_num_threads(1)
-    out = Path(args.out)
-    if args.data:
-        from stepgym.envs.video.env import load_video_tasks
-
-        samples = samples_from_tasks(list(load_video_tasks(args.data)), args.candidates)
-    else:
-        samples = needle_samples(out / "videos", args.videos, args.seed, args.candidates, args.duration)
-    n_eval = max(1, int(round(len(samples) * args.eval_fraction)))
-    if len(samples) - n_eval < 1:
-        raise SystemExit(f"need at least 2 videos to train and evaluate, got {len(samples)}")
-    config = TSPOConfig(k=args.k, iterations=args.iterations, group_size=args.group_size, lr=args.lr,
-                        seed=args.seed)
-    trainer = TSPOTrainer(config)
-
-    def log(s: dict[str, float]) -> None:
-        print_fn(f"iter {int(s['iteration']):4d}  tau {s['tau']:.4f}  reward {s['reward']:.3f}  "
-                 f"accuracy {s['accuracy']:.3f}  loss {s['loss']:+.2e}")
-
-    report = trainer.fit(samples[n_eval:], samples[:n_eval], log=log)
-    trainer.save(out / "agent.pt")
-    (out / "metrics.json").write_text(json.dumps({k: v for k, v in report.as_dict().items() if k != "history"}, indent=2))
-    print_fn(f"needle recall@{args.k} on {n_eval} held-out videos: uniform {report.uniform:.3f} | "
-             f"TSPO before {report.before:.3f} -> after {report.after:.3f} (greedy {report.after_greedy:.3f})")
-    print_fn(f"wrote {out / 'agent.pt'} and {out / 'metrics.json'}")
-    return report
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from stepgym.trainers.tspo_cli import add_arguments
-
-    p = argparse.ArgumentParser(prog="python -m stepgym.trainers.tspo", description=__doc__.splitlines()[0])
-    add_arguments(p)
-    run_cli(p.parse_args(argv))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

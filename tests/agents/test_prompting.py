@@ -141,6 +141,17 @@ def test_frames_become_a_video_item():
     assert all(isinstance(f, Image.Image) for f in videos[0]["video"])
 
 
+def test_empty_frames_show_no_video_not_the_whole_file():
+    inp = _input(0)
+    # VideoSearch-v0 before any frames(...) call: the file's path is there, no frame is shown
+    inp.observation = {"text": "clip", "video": "assets/video/needle_0000.mp4",
+                       "frames": np.zeros((0, 32, 32, 3), np.uint8)}
+    assert not [c for c in build_messages(inp, PromptConfig())[1]["content"] if c["type"] == "video"]
+    inp.observation = {"text": "clip", "video": "assets/video/needle_0000.mp4"}
+    videos = [c for c in build_messages(inp, PromptConfig())[1]["content"] if c["type"] == "video"]
+    assert videos[0]["video"] == "assets/video/needle_0000.mp4"
+
+
 def test_frame_timestamps_set_times_and_fps():
     inp = _input(0)
     inp.observation = {"text": "clip", "frames": np.zeros((4, 32, 32, 3), np.uint8)}

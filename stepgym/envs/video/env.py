@@ -3,11 +3,13 @@
 Observations: "text" (question, options, what the frames show), "video" (the file's path),
 "frames" (T×H×W×3 uint8); each frame's timestamp is in `info["frame_timestamps"]`.
 
-Data (`data=`): "builtin" (generated clips shipped in assets/video), a task file (.jsonl/.json;
-relative `video` paths are resolved against the file's folder), a benchmark spec
-{"format": "videomme" | "mvbench" | "longvideobench", "annotations": ..., "video_dir": ...,
-"missing": "skip"}, or a TaskSuite. A task's data holds `video`, `options` (texts), `answer`
-(letter) and optionally `clip` [start, end] and `evidence` [start, end] in seconds.
+Data (`data=`): "builtin" (generated clips shipped in assets/video, split train/test), a task
+file (.jsonl/.json; relative `video` paths are resolved against the file's folder), a benchmark
+spec {"format": "videomme" | "mvbench" | "longvideobench", "annotations": ..., "video_dir": ...,
+"missing": "skip", plus the loader's options: "video_ids" (videomme), "frame_fps" (mvbench)}, or
+a TaskSuite. A task's data holds `video` (a file, or a frame folder with `frame_fps`), `options`
+(texts), `answer` (letter; "" when unknown) and optionally `clip` [start, end] and `evidence`
+[start, end] in seconds, and `source`, which picks the answer rule (`stepgym.rewards.video`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from stepgym.envs.spaces import AnyImage, FreeText
 from stepgym.envs.tasks import Task, TaskSuite
 from stepgym.envs.video.datasets import LETTERS, load_benchmark
 from stepgym.envs.video.io import VideoReader, open_video, sample_indices
+from stepgym.envs.video.slowfast import SlowFastConfig, encode_frames
 from stepgym.paths import asset_path
-from stepgym.rewards.video import extract_answer_letter
+from stepgym.rewards.video import AnswerRule, rule_name
+from stepgym.rewards.video import answer_rule as resolve_answer_rule
 
 SAMPLING = ("uniform", "slowfast")
 
@@ -38,12 +42,13 @@ def load_video_tasks(data: str | Path | dict | TaskSuite) -> TaskSuite:
     if isinstance(data, dict):
         spec = dict(data)
         fmt = spec.pop("format", None)
-        unknown = set(spec) - {"annotations", "video_dir", "missing", "split"}
+        unknown = set(spec) - {"annotations", "video_dir", "missing", "split", "video_ids", "frame_fps"}
         if fmt is None or "annotations" not in spec or "video_dir" not in spec or unknown:
             raise ValueError("a benchmark data spec needs 'format', 'annotations', 'video_dir' (optional "
-                             f"'missing', 'split'), got {sorted(data)}")
+                             f"'missing', 'split', 'video_ids', 'frame_fps'), got {sorted(data)}")
+        options = {k: spec[k] for k in ("video_ids", "frame_fps") if k in spec}
         return load_benchmark(fmt, spec["annotations"], spec["video_dir"], missing=spec.get("missing", "error"),
-                              split=spec.get("split", "test"))
+                              split=spec.get("split", "test"), **options)
     path = asset_path("video", "tasks.jsonl") if str(data) == "builtin" else Path(data)
     suite = TaskSuite.load(path, name="videoqa" if str(data) == "builtin" else None)
     root = Path(path).resolve().parent
@@ -94,6 +99,7 @@ class _VideoEnvBase(StepEnv):
         self.backend = backend
         self._reader: VideoReader | None = None
         self._reader_path: str | None = None
+        self.answer_rule: str | AnswerRule | None = None  # None: the rule of each task's source
         self.answered: str | None = None
         self.frames = np.zeros((0, 1, 1, 3), np.uint8)
         self.timestamps = np.zeros(0)
@@ -120,7 +126,7 @@ class _VideoEnvBase(StepEnv):
         if self._reader is None or self._reader_path != path:
             if self._reader is not None:
                 self._reader.close()
-            self._reader = open_video(path, self.backend, self.max_side)
+            self._reader = open_video(path, self.backend, self.max_side, fps=self.task.data.get("frame_fps"))
             self._reader_path = path
         return self._reader
 
@@ -132,8 +138,19 @@ class _VideoEnvBase(StepEnv):
         start, end = self.clip
         return (start or 0.0, end if end is not None else self.reader().meta.duration)
 
+    @property
+    def rule(self) -> AnswerRule:
+        """The answer rule of the current task: `answer_rule` if set, else its benchmark's."""
+        return resolve_answer_rule(self.answer_rule, str(self.task.data.get("source", "generated")))
+
+    @property
+    def answer_known(self) -> bool:
+        """False for questions whose release hides the answer (a reply is recorded, not scored)."""
+        return bool(str(self.task.data.get("answer", "")).strip())
+
     def _parse_letter(self, text: str) -> str:
-        letter = extract_answer_letter(text, self.letters)
+        # the benchmark's own reading of the reply; it may guess (LongVideoBench), seeded by the env
+        letter = self.rule(text, self.options, self.np_random)
         if letter is None:
             shown = text.strip().replace("\n", " ")[:60]
             raise ActionError(f"expected an option letter ({', '.join(self.letters)}), e.g. 'B' or "
@@ -142,8 +159,13 @@ class _VideoEnvBase(StepEnv):
 
     def _answer(self, letter: str) -> Outcome:
         self.answered = letter
-        correct = letter == str(self.task.data["answer"]).strip().upper()
+        correct = self.answer_known and letter == str(self.task.data["answer"]).strip().upper()
         return Outcome(reward=1.0 if correct else 0.0, terminated=True, success=correct)
+
+    def _oracle_letter(self) -> str:
+        if not self.answer_known:
+            raise ValueError(f"task {self.task.task_id!r} has no known answer (its release hides it): no oracle")
+        return str(self.task.data["answer"]).strip().upper()
 
     def _observe_extra(self) -> dict[str, Any]:
         # a copy: users keep observations, and cached frames must not change under them
@@ -164,7 +186,8 @@ class _VideoEnvBase(StepEnv):
 # -- VideoQA-v0 -----------------------------------------------------------------------------------------
 QA_ACTION_DOC = """\
 Answer the multiple-choice question about the video with the letter of one option, e.g. "B" or
-"The best answer is B." The first option letter in your reply counts; one answer ends the episode."""
+"The best answer is B." Your reply is read the way the benchmark's own evaluator reads it; a
+reply that is just the letter reads the same everywhere. One answer ends the episode."""
 
 
 class VideoQAEnv(_VideoEnvBase):
@@ -176,22 +199,25 @@ class VideoQAEnv(_VideoEnvBase):
     def __init__(self, data: Any = "builtin", split: str = "all", num_frames: int = 8,
                  sampling: str = "uniform", token_budget: int = 2048, slowfast: dict | None = None,
                  max_side: int | None = 224, backend: str = "auto", cache_size: int = 8,
-                 max_steps: int = 1, render_mode: str | None = None) -> None:
+                 answer_rule: str | AnswerRule | None = None, max_steps: int = 1,
+                 render_mode: str | None = None) -> None:
         """`sampling="uniform"` shows `num_frames` evenly spread frames; `"slowfast"` reads
         candidates at `slowfast["sample_fps"]` and keeps those Slow-Fast encoding fits into
         `token_budget` (other `SlowFastConfig` fields in `slowfast`). `max_side` caps the
-        decoded frame size."""
+        decoded frame size. `answer_rule` (a name in `stepgym.rewards.video.ANSWER_RULES` or a
+        callable) reads replies; by default each task's benchmark's own rule."""
         if sampling not in SAMPLING:
             raise ValueError(f"sampling must be one of {SAMPLING}, got {sampling!r}")
         if not isinstance(num_frames, int) or num_frames < 1:
             raise ValueError(f"num_frames must be a positive int, got {num_frames!r}")
         super().__init__(data, split, max_steps, max_side, backend, render_mode)
+        if answer_rule is not None:
+            resolve_answer_rule(answer_rule)  # an unknown name fails here, not mid-episode
+            self.answer_rule = answer_rule
         self.num_frames = num_frames
         self.sampling = sampling
         self.slowfast_config = None
         if sampling == "slowfast":
-            from stepgym.agents.slowfast import SlowFastConfig
-
             self.slowfast_config = SlowFastConfig(token_budget=token_budget, **(slowfast or {}))
         self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.cache_size = cache_size
@@ -205,8 +231,6 @@ class VideoQAEnv(_VideoEnvBase):
             frames = reader.get_frames(idx)
             return {"frames": frames, "timestamps": reader.meta.timestamps(idx), "kinds": None,
                     "tokens": None, "sizes": None}
-        from stepgym.agents.slowfast import encode_frames
-
         cfg = self.slowfast_config
         idx = sample_indices(reader.meta, sample_fps=cfg.sample_fps, max_frames=cfg.max_frames, start=start, end=end)
         video = encode_frames(reader.get_frames(idx), reader.meta.timestamps(idx), cfg, reader.path)
@@ -249,7 +273,8 @@ class VideoQAEnv(_VideoEnvBase):
 
     def _step_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {"frame_timestamps": [float(t) for t in self.timestamps],
-                                "available_actions": list(self.letters)}
+                                "available_actions": list(self.letters), "answer_rule": rule_name(self.rule),
+                                "answer_known": self.answer_known}
         if self.frame_info.get("kinds"):
             info.update(frame_kinds=self.frame_info["kinds"], frame_tokens=self.frame_info["tokens"],
                         frame_sizes=self.frame_info["sizes"])
@@ -259,7 +284,7 @@ class VideoQAEnv(_VideoEnvBase):
         return f"{self.task.task_id}|{self.answered or '-'}"
 
     def oracle_action(self) -> str:
-        return f"The best answer is {str(self.task.data['answer']).strip().upper()}."
+        return f"The best answer is {self._oracle_letter()}."
 
 
 # -- VideoSearch-v0 -------------------------------------------------------------------------------------
@@ -414,4 +439,4 @@ class VideoSearchEnv(_VideoEnvBase):
         seen_t = meta.timestamps(sorted(self.seen))
         if self.left > 0 and not np.any((seen_t >= s) & (seen_t < e)):
             return f"frames(start={s:.2f}, end={e:.2f}, n={min(4, self.left)})"
-        return f"answer({str(self.task.data['answer']).strip().upper()})"
+        return f"answer({self._oracle_letter()})"

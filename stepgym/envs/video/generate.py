@@ -277,21 +277,33 @@ def make_video(kind: str, seed: int, *, height: int = 128, width: int = 160, fps
 
 
 def write_dataset(out_dir: str | Path, n: int, seed: int = 0, kinds: Sequence[str] = KINDS, *,
-                  split: str = "test", crf: int = 28, **video_args) -> Path:
-    """Write `n` generated videos (kinds in turn) as mp4 + `tasks.jsonl`; returns the task file."""
+                  split: str = "test", crf: int = 28, append: bool = False, **video_args) -> Path:
+    """Write `n` generated videos (kinds in turn, seeds `seed`..) as mp4 + `tasks.jsonl`; returns the task file.
+
+    With `append`, the records already in `tasks.jsonl` stay (those of the same task ids are
+    replaced), so one folder can hold several splits. The task file is replaced atomically.
+    """
     from stepgym.envs.video.io import write_video
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    records = []
+    path = out / "tasks.jsonl"
+    records = {}
+    if append and path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                records[rec["task_id"]] = rec
     for i in range(n):
         kind = kinds[i % len(kinds)]
         video = make_video(kind, seed + i, **video_args)
         name = f"{kind}_{seed + i:04d}.mp4"
         write_video(out / name, video.frames, video.fps, crf=crf)
-        records.append(video.record(name, f"gen-{kind}-{seed + i:04d}", split))
-    path = out / "tasks.jsonl"
-    with open(path, "w", encoding="utf-8") as f:
-        for rec in records:
+        rec = video.record(name, f"gen-{kind}-{seed + i:04d}", split)
+        records[rec["task_id"]] = rec
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for rec in records.values():
             f.write(json.dumps(rec, sort_keys=True) + "\n")
+    tmp.replace(path)
     return path

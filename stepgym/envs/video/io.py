@@ -1,18 +1,27 @@
-"""Video I/O: decord first, PyAV as fallback; frame sampling by count or fps, with timestamps.
+"""Video I/O: decord first, PyAV as fallback, frame folders; sampling by count or fps, with timestamps.
 
     reader = open_video("clip.mp4")                 # decord when importable, else PyAV
+    reader = open_video("frames_fps3_hq/clip", fps=3.0)   # a folder of frame images (below)
     idx = sample_indices(reader.meta, nframes=8)     # or sample_fps=2.0, start=/end= in seconds
     frames = reader.get_frames(idx)                  # [T, H, W, 3] uint8, random access
     ts = reader.meta.timestamps(idx)                 # seconds
 
 Random access seeks to the nearest key frame before each requested frame and decodes from
 there, so reading 8 frames of a long video never decodes the whole file.
+
+Frame folders: some benchmarks release videos as extracted frames (MVBench's episodic_reasoning
+task: `tvqa/frames_fps3_hq/<clip>/00001.jpg ...` at 3 fps). A folder reads through the same
+`VideoReader`: the n-th image in natural name order (`2.jpg` before `10.jpg`) is frame n-1, at
+(n-1)/fps seconds, `fps` being the rate the benchmark declares. (MVBench's own reader numbers its
+files from 1 and maps time t to file round(t·fps), so it puts 00001.jpg at 1/fps: one frame
+later than here.) Images of another size than the first are resized to it.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +29,10 @@ from typing import Literal
 
 import numpy as np
 
-Backend = Literal["auto", "decord", "pyav"]
-BACKENDS = ("auto", "decord", "pyav")
+Backend = Literal["auto", "decord", "pyav", "frames"]
+BACKENDS = ("auto", "decord", "pyav", "frames")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+_IMAGE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".webp": "WEBP"}
 
 
 class VideoError(RuntimeError):
@@ -106,22 +117,29 @@ def sample_indices(
 
 
 class VideoReader:
-    """Random-access reader of one file; `backend` is decord, pyav or auto (decord if importable).
+    """Random-access reader of one file or frame folder; `backend` is decord, pyav, frames or auto.
 
-    `max_side` downsizes frames on decode (longer side, aspect kept).
+    auto: a folder reads as frames (it needs `fps`, the frame rate the data declares), a file with
+    decord when importable, else PyAV. `max_side` downsizes frames on decode (longer side, aspect kept).
     """
 
-    def __init__(self, path: str | os.PathLike, backend: Backend = "auto", max_side: int | None = None) -> None:
+    def __init__(self, path: str | os.PathLike, backend: Backend = "auto", max_side: int | None = None,
+                 fps: float | None = None) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.path = str(path)
-        if not Path(self.path).is_file():
-            raise FileNotFoundError(f"video file {self.path!r} does not exist")
+        is_folder = Path(self.path).is_dir()
         if backend == "auto":
-            backend = "decord" if _has_decord() else "pyav"
+            backend = "frames" if is_folder else "decord" if _has_decord() else "pyav"
+        if backend == "frames":
+            self._impl = _FrameFolderImpl(self.path, fps, max_side)
+        elif not Path(self.path).is_file():
+            kind = "is a folder: pass fps= to read it as frames" if is_folder else "does not exist"
+            raise FileNotFoundError(f"video file {self.path!r} {kind}")
+        else:
+            self._impl = _DecordImpl(self.path, max_side) if backend == "decord" else _PyAVImpl(self.path, max_side)
         self.backend = backend
         self.max_side = max_side
-        self._impl = _DecordImpl(self.path, max_side) if backend == "decord" else _PyAVImpl(self.path, max_side)
         self.meta: VideoMeta = self._impl.meta
 
     def __len__(self) -> int:
@@ -152,10 +170,12 @@ class VideoReader:
         self.close()
 
 
-def open_video(path: str | os.PathLike, backend: Backend = "auto", max_side: int | None = None) -> VideoReader:
-    """A `VideoReader` for `path`; with backend="auto", decord, or PyAV when decord fails to open it."""
-    if backend != "auto":
-        return VideoReader(path, backend, max_side)
+def open_video(path: str | os.PathLike, backend: Backend = "auto", max_side: int | None = None,
+               fps: float | None = None) -> VideoReader:
+    """A `VideoReader` for `path`: a frame folder at `fps`, or a file with decord (PyAV when decord
+    fails to open it) under backend="auto"."""
+    if backend != "auto" or Path(path).is_dir():
+        return VideoReader(path, backend, max_side, fps)
     if _has_decord():
         try:
             return VideoReader(path, "decord", max_side)
@@ -167,9 +187,10 @@ def open_video(path: str | os.PathLike, backend: Backend = "auto", max_side: int
 
 
 def read_frames(path: str | os.PathLike, *, backend: Backend = "auto", max_side: int | None = None,
-                **sampling) -> tuple[np.ndarray, np.ndarray]:
-    """(frames [T,H,W,3] uint8, timestamps [T]) of `path` sampled with `sample_indices(**sampling)`."""
-    with open_video(path, backend, max_side) as reader:
+                fps: float | None = None, **sampling) -> tuple[np.ndarray, np.ndarray]:
+    """(frames [T,H,W,3] uint8, timestamps [T]) of `path` sampled with `sample_indices(**sampling)`
+    (`fps`: the frame rate of a frame folder)."""
+    with open_video(path, backend, max_side, fps) as reader:
         frames, ts, _ = reader.sample(**sampling)
     return frames, ts
 
@@ -216,6 +237,29 @@ def write_video(path: str | os.PathLike, frames: np.ndarray | Sequence[np.ndarra
             container.mux(packet)
     os.replace(tmp, path)  # never leave a half-written mp4 under the final name
     return path
+
+
+def write_frame_folder(folder: str | os.PathLike, frames: np.ndarray | Sequence[np.ndarray], *,
+                       first_number: int = 1, digits: int = 5, ext: str = ".jpg", quality: int = 95) -> Path:
+    """Write frames as numbered images (`00001.jpg`, ... as MVBench's frame folders are); returns the folder.
+
+    Files are written under a temporary name and renamed, so a crash never leaves a half image.
+    """
+    from PIL import Image
+
+    if ext.lower() not in IMAGE_EXTENSIONS:
+        raise ValueError(f"ext must be one of {IMAGE_EXTENSIONS}, got {ext!r}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, frame in enumerate(frames):
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"frame {i} is {frame.shape} {frame.dtype}; expected (H, W, 3) uint8")
+        path = folder / f"{first_number + i:0{digits}d}{ext}"
+        tmp = path.with_name(path.name + ".part")
+        fmt = _IMAGE_FORMATS[ext.lower()]
+        Image.fromarray(frame).save(tmp, format=fmt, **({"quality": quality} if fmt == "JPEG" else {}))
+        os.replace(tmp, path)
+    return folder
 
 
 # -- backends ------------------------------------------------------------------------------------
@@ -323,3 +367,55 @@ class _PyAVImpl:
 
     def close(self) -> None:
         self.container.close()
+
+
+def _natural_key(path: Path) -> list:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def list_frame_files(folder: str | os.PathLike) -> list[Path]:
+    """The image files of a frame folder (jpg/jpeg/png/bmp/webp, any case) in natural name order."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"frame folder {str(root)!r} does not exist")
+    files = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    return sorted(files, key=_natural_key)
+
+
+class _FrameFolderImpl:
+    def __init__(self, path: str, fps: float | None, max_side: int | None) -> None:
+        from PIL import Image
+
+        if fps is None or not math.isfinite(float(fps)) or float(fps) <= 0:
+            raise ValueError(f"frame folder {path!r} needs its frame rate: pass fps > 0 (MVBench's frame "
+                             f"tasks declare 3 fps), got {fps!r}")
+        self.files = list_frame_files(path)
+        if not self.files:
+            raise VideoError(f"frame folder {path!r} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+        try:
+            with Image.open(self.files[0]) as first:
+                w, h = first.size
+        except OSError as exc:
+            raise VideoError(f"cannot read frame {str(self.files[0])!r}: {exc}") from exc
+        self.th, self.tw = _target_size(h, w, max_side)
+        self.meta = VideoMeta(path, len(self.files), float(fps), self.th, self.tw)
+
+    def _read(self, i: int) -> np.ndarray:
+        from PIL import Image
+
+        try:
+            with Image.open(self.files[i]) as img:
+                rgb = img.convert("RGB")
+        except OSError as exc:
+            raise VideoError(f"cannot read frame {str(self.files[i])!r}: {exc}") from exc
+        if rgb.size != (self.tw, self.th):
+            rgb = rgb.resize((self.tw, self.th), Image.BILINEAR)
+        return np.asarray(rgb, dtype=np.uint8)
+
+    def get(self, idx: np.ndarray) -> np.ndarray:
+        uniq, inverse = np.unique(idx, return_inverse=True)
+        frames = np.stack([self._read(int(i)) for i in uniq])
+        return np.ascontiguousarray(frames[inverse])
+
+    def close(self) -> None:
+        """Nothing stays open between reads."""

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from video_helpers import counter_frames
 
 from stepgym.envs.video.io import write_video
-
-
-def counter_frames(n: int, h: int = 64, w: int = 96) -> np.ndarray:
-    """Frames that carry their index i in binary (7 black/white 12x12 blocks along the top, robust
-    to H.264) and a moving bar below."""
-    frames = np.zeros((n, h, w, 3), np.uint8)
-    for i in range(n):
-        frames[i, 16:, i % w] = 255
-        for bit in range(7):
-            if (i >> bit) & 1:
-                frames[i, :12, 12 * bit : 12 * bit + 12] = 255
-    return frames
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,17 @@
 import numpy as np
 import pytest
+from video_helpers import counter_frames, frame_number
 
-from stepgym.envs.video.io import VideoReader, open_video, read_frames, sample_indices, write_video
-
-
-def frame_number(frame: np.ndarray) -> int:
-    """The index the counter video wrote into a frame's top-left block."""
-    return sum(1 << bit for bit in range(7) if frame[3:9, 12 * bit + 3 : 12 * bit + 9].mean() > 127)
+from stepgym.envs.video.io import (
+    VideoError,
+    VideoReader,
+    list_frame_files,
+    open_video,
+    read_frames,
+    sample_indices,
+    write_frame_folder,
+    write_video,
+)
 
 
 @pytest.mark.parametrize("backend", ["decord", "pyav"])
@@ -72,3 +77,49 @@ def test_qwen_vl_utils_reads_our_files_with_decord(counter_video, monkeypatch):
         {"type": "text", "text": "What moves?"}]}]
     _, videos = process_vision_info(messages)
     assert tuple(videos[0].shape) == (4, 3, 56, 84)
+
+
+@pytest.fixture(scope="module")
+def frame_folder(tmp_path_factory):
+    """The counter frames as MVBench releases frame tasks: 00001.jpg, 00002.jpg, ... declared 3 fps."""
+    return write_frame_folder(tmp_path_factory.mktemp("frames") / "clip_0001", counter_frames(30))
+
+
+def test_frame_folder_reads_like_a_video(frame_folder):
+    reader = open_video(frame_folder, fps=3.0)
+    assert reader.backend == "frames"
+    assert reader.meta.num_frames == 30 and reader.meta.fps == 3.0 and reader.meta.duration == 10.0
+    assert (reader.meta.height, reader.meta.width) == (64, 96)
+    idx = [29, 0, 7, 7, 15]
+    frames = reader.get_frames(idx)
+    assert frames.shape == (5, 64, 96, 3) and [frame_number(f) for f in frames] == idx
+    # timestamps from the declared rate: the n-th image is at (n-1)/fps
+    np.testing.assert_allclose(reader.meta.timestamps(idx), np.array(idx) / 3.0)
+    # a clip in seconds picks the images of those seconds
+    frames, ts = read_frames(frame_folder, fps=3.0, nframes=3, start=2.0, end=5.0)
+    assert [frame_number(f) for f in frames] == [7, 10, 13]
+    np.testing.assert_allclose(ts, [7 / 3, 10 / 3, 13 / 3])
+    assert open_video(frame_folder, fps=3.0, max_side=48).get_frames([4]).shape == (1, 32, 48, 3)
+
+
+def test_frame_folder_order_is_natural_and_sizes_are_unified(tmp_path):
+    from PIL import Image
+
+    frames = counter_frames(12)
+    for i, f in enumerate(frames):  # unpadded numbers: 10.png must come after 9.png
+        Image.fromarray(f).save(tmp_path / f"{i}.png")
+    Image.fromarray(frames[3]).resize((48, 32)).save(tmp_path / "3.png")  # one frame of another size
+    (tmp_path / "notes.txt").write_text("not a frame")
+    assert [p.name for p in list_frame_files(tmp_path)][8:] == ["8.png", "9.png", "10.png", "11.png"]
+    reader = open_video(tmp_path, fps=1.5)
+    assert reader.meta.num_frames == 12 and reader.get_frames([3, 11]).shape == (2, 64, 96, 3)
+    assert [frame_number(f) for f in reader.get_frames([9, 10, 11])] == [9, 10, 11]
+
+
+def test_frame_folder_errors_name_the_fix(frame_folder, tmp_path):
+    with pytest.raises(ValueError, match="needs its frame rate: pass fps > 0"):
+        open_video(frame_folder)
+    with pytest.raises(FileNotFoundError, match="is a folder: pass fps="):
+        VideoReader(frame_folder, "decord")
+    with pytest.raises(VideoError, match="holds no images"):
+        open_video(tmp_path, fps=3.0)

@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from stepgym.agents.slowfast import (
+from stepgym.agents.slowfast import qwen_messages
+from stepgym.envs.video.generate import textured_background
+from stepgym.envs.video.io import write_video
+from stepgym.envs.video.slowfast import (
     SlowFastConfig,
     encode_video,
     fit_slow_tokens,
@@ -12,11 +15,8 @@ from stepgym.agents.slowfast import (
     frame_size_for_tokens,
     patch_features,
     plan_slowfast,
-    qwen_messages,
     uniform_frame_count,
 )
-from stepgym.envs.video.generate import textured_background
-from stepgym.envs.video.io import write_video
 
 FPS = 8
 
