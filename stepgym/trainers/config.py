@@ -152,6 +152,9 @@ class TrainConfig:
     iterations and no held-out gain; with "step", entropy held and success rose 31% -> 43%)."""
     invalid_action_penalty: float = 0.1
     """Subtracted from the reward of a step whose action was invalid."""
+    no_effect_penalty: float = 0.0
+    """Subtracted from the reward of a valid action after which the env is in the same state
+    (`state_key` unchanged: a move into a wall, a click on nothing), the last step excepted."""
     filter_groups: bool = True
     """Drop groups whose episodes all got the same return."""
 

@@ -14,7 +14,7 @@ layout the advantage functions in `advantages.py` expect.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -172,11 +172,14 @@ class SamplingPolicy(Policy):
 
 
 def play_groups(pool: EnvPool, policy: Policy, specs: Sequence[GroupSpec], group_size: int, *,
-                invalid_action_penalty: float = 0.0) -> RolloutBatch:
+                invalid_action_penalty: float = 0.0, no_effect_penalty: float = 0.0) -> RolloutBatch:
     """Play `group_size` episodes of every spec; returns them as a batch with one row per step.
 
     `policy` must return token ids, log-probs and prompt inputs with each action (an `HFPolicy`
-    or a `SamplingPolicy` around one).
+    or a `SamplingPolicy` around one). A row's reward is the env's minus `invalid_action_penalty`
+    for an action the env could not parse, minus `no_effect_penalty` for a valid action after
+    which the env was in the same state (`state_key` unchanged: a move into a wall, a click on
+    nothing); an episode's last step is never judged so, its next state being unknown.
     """
     jobs = [EpisodeJob(seed=spec.seed, task_id=spec.task_id) for spec in specs for _ in range(group_size)]
     rows: dict[str, list[StepRow]] = {}
@@ -195,5 +198,14 @@ def play_groups(pool: EnvPool, policy: Policy, specs: Sequence[GroupSpec], group
     groups = []
     for s, spec in enumerate(specs):
         eps = episodes[s * group_size: (s + 1) * group_size]
-        groups.append(RolloutGroup(spec, tuple(EpisodeRollout(ep, tuple(rows.get(ep.episode_id, ()))) for ep in eps)))
+        groups.append(RolloutGroup(spec, tuple(
+            EpisodeRollout(ep, _penalise_no_effect(rows.get(ep.episode_id, []), no_effect_penalty)) for ep in eps)))
     return RolloutBatch(tuple(groups))
+
+
+def _penalise_no_effect(rows: list[StepRow], penalty: float) -> tuple[StepRow, ...]:
+    if not penalty:
+        return tuple(rows)
+    out = [replace(r, reward=r.reward - penalty) if r.action_valid and r.state_key == nxt.state_key else r
+           for r, nxt in zip(rows, rows[1:])]
+    return tuple(out + rows[len(out):])

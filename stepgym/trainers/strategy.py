@@ -76,4 +76,5 @@ class GroupRollouts(RolloutStrategy):
 
     def collect(self, ctx: RolloutContext, specs: Sequence[GroupSpec]) -> RolloutBatch:
         return play_groups(ctx.pool, ctx.sampler(), specs, self.config.group_size,
-                           invalid_action_penalty=self.config.invalid_action_penalty)
+                           invalid_action_penalty=self.config.invalid_action_penalty,
+                           no_effect_penalty=self.config.no_effect_penalty)

@@ -113,3 +113,14 @@ def test_play_groups_on_sokoban_with_a_real_model(tiny_policy):
     lps, _ = tiny_policy.sequence_logprobs([r.prompt for r in rows], [list(r.response_ids) for r in rows])
     for lp, r in zip(lps, rows):
         assert torch.allclose(lp.detach(), torch.tensor(r.sampled_logprobs), atol=1e-4)
+
+
+def test_no_effect_penalty_hits_actions_that_left_the_state_unchanged():
+    from stepgym.trainers.rollout import _penalise_no_effect
+
+    rows = [_row(0.0, "a"), _row(0.0, "a"), _row(0.0, "b", valid=False), _row(0.0, "b"), _row(1.0, "b")]
+    out = _penalise_no_effect(rows, 0.05)
+    # a -> a: no effect; a -> b: moved; an invalid action is the invalid penalty's business; the
+    # last step's next state is unknown
+    assert [r.reward for r in out] == pytest.approx([-0.05, 0.0, 0.0, -0.05, 1.0])
+    assert _penalise_no_effect(rows, 0.0) == tuple(rows)
