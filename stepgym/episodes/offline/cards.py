@@ -113,8 +113,10 @@ def all_cards() -> dict[str, ProtocolCard]:
 
 
 BENCHMARKS = ("aitw", "androidcontrol", "gui_odyssey", "mind2web", "stepgym")
-DEFAULT_PROTOCOL = {"aitw": "official", "androidcontrol": "osatlas", "gui_odyssey": "official",
-                    "mind2web": "official", "stepgym": "auto"}
+#: protocols per benchmark, the first one the default (kept literal so the CLI parser imports no card)
+PROTOCOLS = {"aitw": ("official",), "androidcontrol": ("osatlas", "qwen"), "gui_odyssey": ("official",),
+             "mind2web": ("official", "seeclick"), "stepgym": ("mobile", "desktop")}
+DEFAULT_PROTOCOL = {b: p[0] for b, p in PROTOCOLS.items()}
 
 
 def get_card(benchmark: str, protocol: str | None = None) -> ProtocolCard:

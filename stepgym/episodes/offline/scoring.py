@@ -39,7 +39,7 @@ def score_step(card: ProtocolCard, params: Any, ep: OfflineEpisode, step: Step, 
     adapter = card.adapter
     gt = step.parsed_action
     m = adapter.match(pred.native if pred else None, ep, step, params)
-    note = m.note or (pred.note if pred else "no prediction")
+    note = (pred.note if pred and pred.note else m.note) or ("" if pred else "no prediction")
     return {
         "episode_id": ep.episode.episode_id, "step": step.index, "step_id": step.step_id, "group": ep.group,
         "episode_steps": int(ep.episode.meta.get("step_length", len(ep.episode.steps))),

@@ -53,12 +53,13 @@ def parse_elements(observation: str, family: str) -> list[dict]:
     return out
 
 
-def _screen(ep: Episode, directory: Path, family: str) -> list[int]:
+def screen_of(ep: Episode, family: str, directory: Path | None = None) -> list[int]:
+    """The screen size of a recorded episode: from its action doc, else its first screenshot."""
     m = _SCREEN.search(str(ep.meta.get("action_doc", "")))
     if m:
         return [int(m.group(1)), int(m.group(2))]
     first = next((s.image for s in ep.steps if s.image), None)
-    if first and (directory / first).is_file():
+    if first and directory is not None and (directory / first).is_file():
         from PIL import Image
 
         with Image.open(directory / first) as im:
@@ -81,7 +82,7 @@ def load_recordings(directory: str | Path, successful_only: bool = True, split: 
         if split and split not in ep.task_id:
             continue
         family = env_family(ep.env_id)
-        screen = _screen(ep, directory, family)
+        screen = screen_of(ep, family, directory)
         steps, images = [], []
         for s in ep.steps:
             if not s.action_valid or s.parsed_action is None:

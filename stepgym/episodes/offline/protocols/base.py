@@ -96,6 +96,10 @@ class Adapter:
         """The ground truth in the policy's vocabulary (teacher-forced histories)."""
         raise NotImplementedError
 
+    def gt_as_prediction(self, ep: OfflineEpisode, step: Step) -> Native:
+        """The ground truth as a prediction would state it (what `--policy oracle` answers)."""
+        return dict(step.parsed_action)
+
     def observation(self, ep: OfflineEpisode, step: Step, level: str) -> str:
         """The observation text a policy sees at this step."""
         lines = [f"Task: {ep.episode.instruction}"]

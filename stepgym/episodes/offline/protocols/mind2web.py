@@ -102,6 +102,12 @@ class Mind2WebAdapter(Adapter):
             out["text"] = gt.get("value", "")
         return json.dumps(out)
 
+    def gt_as_prediction(self, ep: OfflineEpisode, step: Step) -> Native:
+        gt = step.parsed_action
+        box = gt.get("bbox")
+        return {"op": gt["op"], "value": gt.get("value", ""), "element": (gt.get("pos_ids") or [None])[0],
+                "point": [box[0] + box[2] / 2, box[1] + box[3] / 2] if box else None}
+
     def marks(self, native: Native | None, ep: OfflineEpisode, step: Step) -> list[dict[str, Any]]:
         if native is None:
             return []

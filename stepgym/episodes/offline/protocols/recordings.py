@@ -74,7 +74,9 @@ class RecordingsAdapter(Adapter):
             kind = native.get("action_type")
             p = rule.mobile_point(native, step.elements)
             if kind in rule.POINTED_MOBILE and p:
-                return [{"kind": "point", "x": p[0], "y": p[1]}]
+                box = rule.mobile_target_box(native, step.elements)
+                target = [{"kind": "box", "x1": box[0], "y1": box[1], "x2": box[2], "y2": box[3]}] if box else []
+                return target + [{"kind": "point", "x": p[0], "y": p[1]}]
             if kind in ("scroll", "swipe"):
                 w, h = step.screen
                 x, y = p or (w / 2, h / 2)
