@@ -29,7 +29,7 @@ from stepgym.rewards.offline import stepgym_actions as rule
 from stepgym.rewards.offline.base import StepMatch
 from stepgym.rewards.offline.reward import RuleRewardWeights, rule_reward
 
-DEFAULT_DATA = ("offline_steps", "mobile_oracle.jsonl")
+DEFAULT_DATA = ("offline_steps", "mobile_oracle.jsonl.gz")
 
 
 def parse_for(record: dict[str, Any], action: str | dict) -> dict[str, Any]:

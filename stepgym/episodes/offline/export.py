@@ -1,7 +1,7 @@
 """Recorded GUI episodes as a step dataset: one task per recorded step, for OfflineSteps-v0 (offline RL).
 
 `export_steps(DIR, OUT)` writes `OUT/steps.jsonl`, a TaskSuite file whose task ids are
-`<episode id>:<step>`, and copies each step's screenshot to `OUT/media/` when asked. A task's
+`<task id>-s<seed>:<step>`, and copies each step's screenshot to `OUT/media/` when asked. A task's
 data holds what the step's card needs: the observation text, the env's action doc, the screen
 size, the parsed element list, the recorded action (`gt_text`) and its parse (`gt`).
 """
@@ -35,16 +35,18 @@ def export_steps(recordings: str | Path, out_dir: str | Path, images: bool = Tru
     lines = []
     for oep in load_recordings(recordings, successful_only=successful_only):
         ep = oep.episode
+        # a recorded episode's id is random; task and seed name it the same in every recording
+        key = f"{ep.task_id}-s{ep.seed}" if ep.seed is not None else ep.episode_id
         space = "pyautogui" if "pyautogui" in ep.env_id.lower() else ("computer_13" if oep.group == "desktop" else "android_world")
         for step in ep.steps:
             image = None
             if images and step.image and (recordings / step.image).is_file():
-                image = f"media/{ep.episode_id}/{step.index:04d}{Path(step.image).suffix}"
+                image = f"media/{key}/{step.index:04d}{Path(step.image).suffix}"
                 (out_dir / image).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(recordings / step.image, out_dir / image)
             lines.append(json.dumps({
-                "task_id": f"{ep.episode_id}:{step.index}", "instruction": ep.instruction,
-                "split": _split(ep.episode_id, test_fraction), "episode_id": ep.episode_id, "step": step.index,
+                "task_id": f"{key}:{step.index}", "instruction": ep.instruction,
+                "split": _split(key, test_fraction), "episode_id": key, "step": step.index,
                 "env_id": ep.env_id, "source_task_id": ep.task_id, "family": oep.group, "action_space": space,
                 "observation": step.observation, "action_doc": ep.meta.get("action_doc", ""), "screen": step.screen,
                 "elements": step.elements, "gt": step.parsed_action, "gt_text": step.action, "image": image,
