@@ -341,8 +341,8 @@ def write_offline_viewer(out_dir: str | Path, episodes: Sequence[Mapping[str, An
                     f"<details open><summary><b>{html.escape(eid)}</b> · {html.escape(ep.get('group') or '')} · {badges}</summary>"
                     f"<p>{html.escape(ep['instruction'])}</p><table class=\"steps\"><tr><th>#</th><th>ground truth</th>{heads}</tr>"
                     + "".join(rows) + "</table></details></div>")
-    legend = (f'<p><span class="gt">● ground truth</span> · <span class="right">● prediction judged right</span> · '
-              f'<span class="wrong">● prediction judged wrong</span> (points, arrows for swipes, dashed target boxes)</p>')
+    legend = ('<p><span class="gt">● ground truth</span> · <span class="right">● prediction judged right</span> · '
+              '<span class="wrong">● prediction judged wrong</span> (points, arrows for swipes, dashed target boxes)</p>')
     succ = [("1", "every step right"), ("0", "some step wrong")] + ([("disagree", "runs disagree")] if len(runs) > 1 else [])
     page = (f"<!doctype html><meta charset=utf-8><title>{html.escape(title or 'stepgym offline evaluation')}</title>"
             f"<style>{_CSS}</style><h1>{html.escape(title or 'stepgym offline evaluation')}</h1>"

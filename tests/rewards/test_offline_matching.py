@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from stepgym.rewards.offline import aitw, androidcontrol as ac, gui_odyssey as go, mind2web as m2w
+from stepgym.rewards.offline import aitw
+from stepgym.rewards.offline import androidcontrol as ac
+from stepgym.rewards.offline import gui_odyssey as go
+from stepgym.rewards.offline import mind2web as m2w
 from stepgym.rewards.offline import stepgym_actions as sg
 from stepgym.rewards.offline.text import anls, levenshtein, token_set_f1
 

@@ -30,6 +30,8 @@ from stepgym.rewards.offline.base import StepMatch
 from stepgym.rewards.offline.reward import RuleRewardWeights, rule_reward
 
 DEFAULT_DATA = ("offline_steps", "mobile_oracle.jsonl.gz")
+RULE = rule.StepgymParams()
+WEIGHTS = RuleRewardWeights()
 
 
 def parse_for(record: dict[str, Any], action: str | dict) -> dict[str, Any]:
@@ -42,14 +44,14 @@ def parse_for(record: dict[str, Any], action: str | dict) -> dict[str, Any]:
     return desktop_actions.parse_computer13(action, screen)
 
 
-def judge(record: dict[str, Any], parsed: dict[str, Any], params: rule.StepgymParams = rule.StepgymParams()) -> StepMatch:
+def judge(record: dict[str, Any], parsed: dict[str, Any], params: rule.StepgymParams = RULE) -> StepMatch:
     """The card's verdict on a parsed answer for one recorded step."""
     fn = rule.match_mobile if record["family"] == "mobile" else rule.match_desktop
     return fn(parsed, record["gt"], tuple(record["screen"]), record.get("elements", []), params)
 
 
-def score_completion(text: str | dict, record: dict[str, Any], params: rule.StepgymParams = rule.StepgymParams(),
-                     weights: RuleRewardWeights = RuleRewardWeights()) -> float:
+def score_completion(text: str | dict, record: dict[str, Any], params: rule.StepgymParams = RULE,
+                     weights: RuleRewardWeights = WEIGHTS) -> float:
     """The rule reward of one answer to one recorded step (a pure function of its inputs).
 
     `record` is a step-dataset record (a `Task`'s data plus its id), as `export_steps` writes it.

@@ -84,8 +84,7 @@ def encode_forest(windows: list[dict[str, Any]]) -> bytes:
     for w in windows:
         tree = b""
         for node in w["nodes"]:
-            l, t, r, b = node.get("bbox", [0, 0, 0, 0])
-            rect = b"".join(wire.field_varint(i + 1, v) for i, v in enumerate((l, t, r, b)))
+            rect = b"".join(wire.field_varint(i + 1, v) for i, v in enumerate(node.get("bbox", [0, 0, 0, 0])))
             body = wire.field_varint(1, node.get("id", 0)) + wire.field_bytes(2, rect)
             for number, name in _STRINGS.items():
                 if node.get(name):

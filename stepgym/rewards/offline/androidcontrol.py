@@ -14,9 +14,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stepgym.rewards.offline.base import StepMatch, distance, in_box, missing, scale_box, smallest_box_containing
+from stepgym.rewards.offline.base import (
+    StepMatch,
+    distance,
+    in_box,
+    missing,
+    scale_box,
+    smallest_box_containing,
+)
 from stepgym.rewards.offline.text import token_set_f1
-
 
 
 def _kind(action: Mapping[str, Any] | None) -> str:

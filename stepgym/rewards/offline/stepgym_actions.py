@@ -11,7 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stepgym.rewards.offline.base import StepMatch, distance, in_box, missing, smallest_box_containing
+from stepgym.rewards.offline.base import (
+    StepMatch,
+    distance,
+    in_box,
+    missing,
+    smallest_box_containing,
+)
 
 POINTED_MOBILE = ("click", "double_tap", "long_press")
 POINTED_DESKTOP = ("CLICK", "DOUBLE_CLICK", "RIGHT_CLICK", "MOVE_TO", "DRAG_TO")
@@ -45,8 +51,8 @@ def mobile_point(action: Mapping[str, Any], elements: Sequence[Mapping[str, Any]
     if action.get("index") is not None:
         for e in elements:
             if e.get("index") == action["index"]:
-                l, t, r, b = e["bbox"]
-                return (l + r) / 2, (t + b) / 2
+                left, top, right, bottom = e["bbox"]
+                return (left + right) / 2, (top + bottom) / 2
         return None
     if action.get("x") is not None and action.get("y") is not None:
         return float(action["x"]), float(action["y"])

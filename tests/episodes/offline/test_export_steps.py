@@ -30,10 +30,10 @@ def test_exported_steps_replay_as_one_step_episodes_with_screenshots(mobile_reco
     # a click on another element than the demonstrated one keeps format and type only
     click = next(r for r in records if r["gt"]["action_type"] == "click")
     target = next(e["bbox"] for e in click["elements"] if e["index"] == click["gt"]["index"])
-    l, t, r, b = target
+    left, top, right, bottom = target
 
     def apart(box):  # no overlap with the demonstrated element
-        return box[2] < l or box[0] > r or box[3] < t or box[1] > b
+        return box[2] < left or box[0] > right or box[3] < top or box[1] > bottom
 
     other = next(e["index"] for e in click["elements"] if apart(e["bbox"]))
     assert score_completion(json.dumps({"action_type": "click", "index": other}), click) == pytest.approx(2 / 3)

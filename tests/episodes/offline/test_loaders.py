@@ -6,8 +6,17 @@ import pickle
 
 import numpy as np
 import pytest
+from fixtures import (
+    AC_H,
+    AC_W,
+    AITW_H,
+    AITW_W,
+    write_aitw,
+    write_androidcontrol,
+    write_gui_odyssey,
+    write_mind2web,
+)
 
-from fixtures import AC_H, AC_W, AITW_H, AITW_W, write_aitw, write_androidcontrol, write_gui_odyssey, write_mind2web
 from stepgym.episodes.offline import load
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from fixtures import write_aitw, write_androidcontrol, write_gui_odyssey, write_mind2web
+
 from stepgym.agents.base import AgentAction, Policy
 from stepgym.episodes import read_episodes
 from stepgym.episodes.offline import all_cards, get_card, load
@@ -120,3 +120,49 @@ def test_tiny_hf_model_answers_on_recorded_screens(mobile_recording, tmp_path):
     # random weights answer junk: unusable answers are scored wrong, never crash the run
     assert report["metrics"]["step_accuracy"] < 0.5
     json.dumps(report)
+
+
+@pytest.mark.slow
+def test_openai_compatible_backend_through_stepgym_serve(mobile_recording, tmp_path, capsys):
+    """`--policy openai:URL#MODEL` against the real `stepgym serve` on 127.0.0.1."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    from stepgym.agents.tiny import build_tiny_vlm
+    from stepgym.cli import main
+
+    model = build_tiny_vlm(tmp_path / "tiny", size="tiny", seed=0)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = str(Path(__file__).resolve().parents[3])
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "stepgym", "serve", str(model), "--host", "127.0.0.1", "--port",
+                             str(port), "--name", "tiny", "--device", "cpu"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.time() < deadline, "stepgym serve did not come up"
+            time.sleep(0.5)
+        out = tmp_path / "report.json"
+        spec = f"openai:http://127.0.0.1:{port}/v1#tiny?max_new_tokens=6&history_len=1"
+        assert main(["eval-offline", "stepgym", str(mobile_recording), "--policy", spec, "--limit", "1",
+                     "--out", str(out)]) == 0
+        report = json.loads(out.read_text())
+        assert report["steps"] > 0 and all(isinstance(r["pred_text"], str) for r in report["per_step"])
+        assert report["source"]["policy"]["name"] == "openai"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from fixtures import (
-    aitw_predictions, androidcontrol_predictions, gui_odyssey_predictions, mind2web_predictions, write_aitw,
-    write_androidcontrol, write_gui_odyssey, write_mind2web,
+    aitw_predictions,
+    androidcontrol_predictions,
+    gui_odyssey_predictions,
+    mind2web_predictions,
+    write_aitw,
+    write_androidcontrol,
+    write_gui_odyssey,
+    write_mind2web,
 )
+
 from stepgym.episodes.offline import get_card, load, score_predictions_file
 from stepgym.episodes.offline.metrics import compute
 from stepgym.episodes.offline.protocols.base import MetricSpec, PredictionError

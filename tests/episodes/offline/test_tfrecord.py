@@ -12,7 +12,12 @@ from stepgym.episodes.offline import wire
 from stepgym.episodes.offline.a11y import encode_forest, parse_forest
 from stepgym.episodes.offline.crc32c import _raw_small, crc32c, masked_crc32c
 from stepgym.episodes.offline.tfrecord import (
-    TFRecordError, encode_example, parse_example, read_examples, read_records, write_records,
+    TFRecordError,
+    encode_example,
+    parse_example,
+    read_examples,
+    read_records,
+    write_records,
 )
 
 
@@ -35,7 +40,7 @@ def test_example_round_trip_and_agreement_with_the_protobuf_runtime():
     assert back["image/ui_annotations_positions"] == [0.25, 0.5, 0.125, 0.75]
     assert back["results/type_action"] == [b""] and back["names"] == [b"a", b"b"]
     # an independent encoder: the protobuf runtime with tf.train.Example's schema built at run time
-    pb = pytest.importorskip("google.protobuf")
+    pytest.importorskip("google.protobuf")
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
     f = descriptor_pb2.FileDescriptorProto(name="ex.proto", package="tf", syntax="proto3")

@@ -74,10 +74,10 @@ def _elements(tree: bytes, where: str) -> list[dict]:
         raise ValueError(f"{where}: unreadable accessibility forest ({exc})") from None
     out = []
     for node in nodes:
-        l, t, r, b = node["bbox"]
-        if r <= l or b <= t:
+        left, top, right, bottom = node["bbox"]
+        if right <= left or bottom <= top:
             continue
-        out.append({"index": len(out), "bbox": [l, t, r, b], "kind": node["class_name"].rsplit(".", 1)[-1],
+        out.append({"index": len(out), "bbox": [left, top, right, bottom], "kind": node["class_name"].rsplit(".", 1)[-1],
                     "text": node["text"], "content_description": node["content_description"],
                     "clickable": node.get("clickable", False), "window_type": node["window_type"]})
     return out

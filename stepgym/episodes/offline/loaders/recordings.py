@@ -41,9 +41,9 @@ def parse_elements(observation: str, family: str) -> list[dict]:
         if family == "mobile":
             m = _MOBILE.match(line.strip())
             if m:
-                l, t, r, b = (int(v) for v in m.group(5, 6, 7, 8))
+                box = [int(v) for v in m.group(5, 6, 7, 8)]
                 out.append({"index": int(m.group(1)), "kind": m.group(2), "text": m.group(3),
-                            "content_description": m.group(4) or "", "bbox": [l, t, r, b],
+                            "content_description": m.group(4) or "", "bbox": box,
                             "clickable": "clickable" in m.group(9)})
         else:
             m = _DESKTOP.match(line.strip())

@@ -9,7 +9,14 @@ from stepgym.envs.core import ActionError
 from stepgym.episodes.offline.cards import THIRD_PARTY, UNVERIFIED, VERIFIED, ProtocolCard, Source
 from stepgym.episodes.offline.dataset import OfflineEpisode
 from stepgym.episodes.offline.protocols.base import (
-    Adapter, MetricSpec, Native, PredictionError, finger_direction, finite_point, label, parse_mobile,
+    Adapter,
+    MetricSpec,
+    Native,
+    PredictionError,
+    finger_direction,
+    finite_point,
+    label,
+    parse_mobile,
 )
 from stepgym.episodes.schema import Step
 from stepgym.rewards.offline import aitw as rule

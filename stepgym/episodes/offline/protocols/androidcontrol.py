@@ -6,10 +6,24 @@ import json
 from typing import Any
 
 from stepgym.envs.core import ActionError
-from stepgym.episodes.offline.cards import OURS, THIRD_PARTY, UNVERIFIED, VERIFIED, ProtocolCard, Source
+from stepgym.episodes.offline.cards import (
+    OURS,
+    THIRD_PARTY,
+    UNVERIFIED,
+    VERIFIED,
+    ProtocolCard,
+    Source,
+)
 from stepgym.episodes.offline.dataset import OfflineEpisode
 from stepgym.episodes.offline.protocols.base import (
-    OPPOSITE, Adapter, MetricSpec, Native, PredictionError, arrow_from, label, parse_mobile,
+    OPPOSITE,
+    Adapter,
+    MetricSpec,
+    Native,
+    PredictionError,
+    arrow_from,
+    label,
+    parse_mobile,
 )
 from stepgym.episodes.schema import Step
 from stepgym.rewards.offline import androidcontrol as rule

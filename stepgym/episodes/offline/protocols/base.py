@@ -142,11 +142,11 @@ def element_lines(elements: Sequence[Mapping[str, Any]], limit: int = 60) -> str
     for e in elements[:limit]:
         if e.get("index") is None or not e.get("bbox"):
             continue
-        l, t, r, b = (round(v) for v in e["bbox"])
+        left, top, right, bottom = (round(v) for v in e["bbox"])
         desc = f' desc="{e["content_description"]}"' if e.get("content_description") else ""
         flag = " clickable" if e.get("clickable") else ""
         lines.append(f'[{e["index"]}] {e.get("kind", "element")} "{str(e.get("text", ""))[:80]}"{desc} '
-                     f"bounds=({l},{t},{r},{b}){flag}")
+                     f"bounds=({left},{top},{right},{bottom}){flag}")
     return "\n".join(lines)
 
 

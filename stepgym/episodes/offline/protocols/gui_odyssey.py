@@ -10,7 +10,15 @@ from stepgym.envs.core import ActionError
 from stepgym.episodes.offline.cards import OURS, THIRD_PARTY, VERIFIED, ProtocolCard, Source
 from stepgym.episodes.offline.dataset import OfflineEpisode
 from stepgym.episodes.offline.protocols.base import (
-    Adapter, MetricSpec, Native, PredictionError, arrow_from, extra, finger_direction, label, parse_mobile,
+    Adapter,
+    MetricSpec,
+    Native,
+    PredictionError,
+    arrow_from,
+    extra,
+    finger_direction,
+    label,
+    parse_mobile,
 )
 from stepgym.episodes.schema import Step
 from stepgym.rewards.offline import gui_odyssey as rule

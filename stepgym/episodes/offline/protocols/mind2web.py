@@ -10,7 +10,14 @@ from stepgym.envs.core import ActionError
 from stepgym.envs.mobile.actions import _json_object
 from stepgym.episodes.offline.cards import THIRD_PARTY, UNVERIFIED, VERIFIED, ProtocolCard, Source
 from stepgym.episodes.offline.dataset import OfflineEpisode
-from stepgym.episodes.offline.protocols.base import Adapter, MetricSpec, Native, PredictionError, extra, label
+from stepgym.episodes.offline.protocols.base import (
+    Adapter,
+    MetricSpec,
+    Native,
+    PredictionError,
+    extra,
+    label,
+)
 from stepgym.episodes.schema import Step
 from stepgym.rewards.offline import mind2web as rule
 from stepgym.rewards.offline.base import smallest_box_containing

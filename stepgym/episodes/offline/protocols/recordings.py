@@ -10,7 +10,13 @@ from stepgym.envs.mobile import actions as mobile_actions
 from stepgym.episodes.offline.cards import OURS, VERIFIED, ProtocolCard, Source
 from stepgym.episodes.offline.dataset import OfflineEpisode
 from stepgym.episodes.offline.protocols.base import (
-    Adapter, MetricSpec, Native, PredictionError, arrow_from, finger_direction, label,
+    Adapter,
+    MetricSpec,
+    Native,
+    PredictionError,
+    arrow_from,
+    finger_direction,
+    label,
 )
 from stepgym.episodes.schema import Step
 from stepgym.rewards.offline import stepgym_actions as rule
