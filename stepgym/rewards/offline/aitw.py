@@ -34,8 +34,8 @@ class AITWParams:
     """A dual point whose touch-lift distance is at most this is a tap (`_SWIPE_DISTANCE_THRESHOLD`)."""
     no_annotations: str = "wrong"
     """A screen without annotation boxes: the released code reduces an empty array (`jnp.max`),
-    which raises, and its users (SeeClick, Auto-UI) count the step wrong: "wrong". "distance"
-    compares taps by distance alone."""
+    which raises, and its users (SeeClick, Auto-UI) count the step wrong, type included:
+    "wrong". "distance" compares taps by distance alone."""
 
     def __post_init__(self) -> None:
         if self.no_annotations not in ("wrong", "distance"):
@@ -108,7 +108,8 @@ def match(pred: Mapping[str, Any] | None, gt: Mapping[str, Any], params: AITWPar
         g_text = str(gt.get("typed_text", "")).lower()
         extras["text_match"] = p_text in g_text or g_text in p_text
     if not positions and params.no_annotations == "wrong":
-        return StepMatch(gt_name, pred_name, type_match, False, extras,
+        # SeeClick's aitw_test.py counts type and text inside the same try-block: they fail too
+        return StepMatch(gt_name, pred_name, False, False, {k: False for k in extras},
                          note="screen has no annotation boxes: the released matcher fails on it")
     if p_type != DUAL_POINT or g_type != DUAL_POINT:
         correct = type_match

@@ -118,3 +118,21 @@ def test_stepgym_view_draws_recorded_clicks_where_they_touched(page, mobile_reco
     box.locator("summary").click()
     shot = box.locator("tr.st").nth(k).locator(".shot")
     assert close(colour_at(page, shot, (left + right) / 2, (top + bottom) / 2, (360, 640)), _rgb(ACTION_COLOUR))
+
+
+def test_stepgym_view_compare_puts_the_other_runs_episode_beside_each(mobile_recording, tmp_path, capsys):
+    import shutil
+
+    from stepgym.episodes import EpisodeWriter, read_episodes
+
+    other = tmp_path / "other"
+    eps = list(read_episodes(mobile_recording))
+    eps[0].success = False  # the other run failed this task
+    with EpisodeWriter(other) as w:
+        for e in eps[:2]:
+            w.write(e)
+    shutil.copytree(mobile_recording / "media", other / "media", dirs_exist_ok=True)
+    assert main(["view", str(mobile_recording), "--out", str(tmp_path / "cmp.html"), "--compare", str(other)]) == 0
+    html = (tmp_path / "cmp.html").read_text()
+    assert "<th>other run</th>" in html and "not in the other run" in html
+    assert html.count('data-disagree="1"') == 1 and 'value="disagree"' in html
