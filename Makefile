@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PINS)
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	@# verl 0.9.1 and TransferQueue pin transformers<5.11 and (via pyvers) packaging<26, which would
+	@# downgrade the stack above; their CPU-testable modules run on it, so they go in without their
+	@# pins (the rest of their imports is the `verl-cpu-deps` extra). tests/integrations/test_verl.py.
+	$(PY) -m pip install -q --no-deps verl==0.9.1 TransferQueue==0.1.11 tensordict==0.10.0 pyvers==0.1.0
 	@touch $(STAMP)
 
 test: $(STAMP)

@@ -24,7 +24,7 @@ from stepgym.agents import RandomPolicy  # noqa: E402
 from stepgym.agents.hf import GenerationSettings, HFPolicy  # noqa: E402
 from stepgym.agents.tiny import build_tiny_vlm, describe  # noqa: E402
 from stepgym.envs.pool import EnvPool  # noqa: E402
-from stepgym.episodes.collect import EpisodeJob, collect_episodes  # noqa: E402
+from stepgym.runner import EpisodeJob, collect_episodes  # noqa: E402
 
 
 class Timed(HFPolicy):

@@ -10,11 +10,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console(width=None if sys.stdout.isatty() else 120)
+from stepgym.console import console
 
 
 def _import_user_modules(modules: Sequence[str]) -> None:
@@ -55,8 +54,8 @@ def run_policy(env_id: str, policy_spec: str, episodes: int, seed: int, *, num_e
     """Play `episodes` episodes of `policy_spec` on `env_id` through an EnvPool; returns them."""
     from stepgym.agents import make_policy
     from stepgym.envs.pool import EnvPool
-    from stepgym.episodes.collect import EpisodeJob, collect_episodes
     from stepgym.episodes.io import EpisodeWriter
+    from stepgym.runner import EpisodeJob, collect_episodes
 
     kwargs = dict(env_kwargs or {})
     if split:
@@ -138,6 +137,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from stepgym.agents.serve import cmd_serve as serve
 
     return serve(args)
+
+
+def cmd_serve_env(args: argparse.Namespace) -> int:
+    _import_user_modules(args.import_)
+    try:
+        from stepgym.integrations.openenv import serve
+    except ImportError as exc:
+        raise SystemExit(f"serve-env needs OpenEnv: pip install 'stepgym[openenv]' ({exc})") from exc
+    console.print(f"serving {args.env} as an OpenEnv environment on ws://{args.host}:{args.port}/ws")
+    serve(args.env, host=args.host, port=args.port, env_kwargs=_env_kwargs(args.env_kwargs),
+          max_sessions=args.max_sessions)
+    return 0
 
 
 def _overrides(pairs: Sequence[str]) -> dict:
@@ -253,6 +264,16 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-pixels", type=int, default=None, help="largest image area after resizing")
     sv.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
     sv.set_defaults(func=cmd_serve)
+
+    se = sub.add_parser("serve-env", help="serve an env as an OpenEnv environment (one env per /ws session)")
+    se.add_argument("env", help="environment id, e.g. stepgym/Sokoban-v0")
+    se.add_argument("--host", default="127.0.0.1")
+    se.add_argument("--port", type=int, default=8000)
+    se.add_argument("--max-sessions", type=int, default=64, help="concurrent sessions (one env each)")
+    se.add_argument("--env-kwargs", default=None, help="JSON object of env constructor arguments")
+    se.add_argument("--import", dest="import_", action="append", default=[],
+                    help="import this module first (registers your own envs); repeatable")
+    se.set_defaults(func=cmd_serve_env)
 
     t = sub.add_parser("tspo-train", help="train a TSPO temporal frame selector; prints needle recall before/after")
     from stepgym.trainers.tspo_cli import add_arguments as tspo_arguments

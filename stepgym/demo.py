@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from stepgym.cli import console
+from stepgym.console import console
 from stepgym.episodes.viewer import write_report
 from stepgym.trainers.config import preset
 from stepgym.trainers.trainer import Trainer
@@ -24,7 +24,7 @@ PRESET = "sokoban-gigpo-tiny"
 def run_demo(out: Path, seed: int = 0, **overrides) -> int:
     t0 = time.perf_counter()
     cfg = preset(PRESET, run_dir=str(out), seed=seed, **overrides)
-    console.print(f"[bold]stepgym demo[/]: {cfg.algorithm} on {cfg.env_id} with model {cfg.model} "
+    console.print(f"[bold]stepgym demo[/]: {cfg.estimator} on {cfg.env_id} with model {cfg.model} "
                   f"(SFT on {cfg.sft_episodes} oracle episodes, then {cfg.iterations} RL iterations of "
                   f"{cfg.tasks_per_iteration}x{cfg.group_size} episodes); run dir {out}")
     trainer = Trainer(cfg, console=console)
@@ -37,7 +37,7 @@ def run_demo(out: Path, seed: int = 0, **overrides) -> int:
             write_report(out / "eval" / name)
     how = "greedy" if cfg.eval_temperature == 0 else f"sampled at temperature {cfg.eval_temperature:g}"
     table = Table(title=f"held-out success on {len(trainer.eval_tasks)} {cfg.eval_split} levels ({how})")
-    for col in ("before SFT", "after SFT", f"after RL ({cfg.algorithm})"):
+    for col in ("before SFT", "after SFT", f"after RL ({cfg.estimator})"):
         table.add_column(col, justify="right")
     table.add_row(*(f"{results.get(k, 0.0) or 0.0:.1%}" for k in ("before_sft", "after_sft", "final")))
     console.print(table)

@@ -7,7 +7,7 @@ from stepgym.agents.base import AgentAction, AgentInput, Policy
 from stepgym.agents.scripted import OraclePolicy, RandomPolicy, make_policy
 
 _LAZY = {
-    "HFPolicy": "stepgym.agents.hf", "GenerationSettings": "stepgym.agents.hf",
+    "HFPolicy": "stepgym.agents.hf", "GenerationSettings": "stepgym.agents.sampling",
     "PromptInputs": "stepgym.agents.hf", "sequence_logprobs": "stepgym.agents.hf",
     "PromptConfig": "stepgym.agents.prompting", "build_messages": "stepgym.agents.prompting",
     "OpenAIPolicy": "stepgym.agents.openai_backend", "HTTPSettings": "stepgym.agents.openai_backend",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from stepgym.envs.pool import EnvPool
-    from stepgym.episodes.schema import Step
+    from stepgym.records import Step
 
 
 @dataclass

@@ -7,8 +7,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from stepgym.agents.base import Policy
-from stepgym.agents.hf import GenerationSettings
 from stepgym.agents.prompting import PromptConfig
+from stepgym.agents.sampling import GenerationSettings
 
 
 def _convert(value: str, current: Any, key: str) -> Any:

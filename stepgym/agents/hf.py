@@ -31,39 +31,9 @@ import torch
 
 from stepgym.agents.base import AgentAction, AgentInput, Policy
 from stepgym.agents.prompting import PromptConfig, build_messages, vision_inputs
+from stepgym.agents.sampling import GenerationSettings
 
 _VISION_KEYS = ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
-
-
-@dataclass
-class GenerationSettings:
-    """Sampling settings of a generation backend."""
-
-    max_new_tokens: int = 32
-    """Most tokens generated per action."""
-    temperature: float = 1.0
-    """Sampling temperature; 0 means greedy decoding."""
-    top_p: float = 1.0
-    """Nucleus sampling mass (1.0: off)."""
-    top_k: int = 0
-    """Keep only the k most likely tokens (0: off)."""
-    seed: int | None = 0
-    """Seed of the sampling stream: the same seed and the same sequence of `act` calls give the
-    same tokens. None: draw from torch's global generator."""
-
-    def __post_init__(self) -> None:
-        if self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0 (0 = greedy), got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.top_k < 0:
-            raise ValueError(f"top_k must be >= 0 (0 = off), got {self.top_k}")
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature == 0
 
 
 @dataclass
@@ -111,6 +81,18 @@ def encode_messages(processor, messages: list[dict[str, Any]]) -> PromptInputs:
             value = batch[key]
             setattr(out, key, value if isinstance(value, torch.Tensor) else torch.tensor(value))
     return out
+
+
+def _has_vision(messages: list[dict[str, Any]]) -> bool:
+    """Whether a chat holds an image or a video part."""
+    for m in messages:
+        content = m.get("content")
+        if isinstance(content, list):
+            for part in content:
+                if isinstance(part, dict) and (part.get("type") in ("image", "video", "image_url")
+                                               or "image" in part or "video" in part or "image_url" in part):
+                    return True
+    return False
 
 
 def _cat(prompts: list[PromptInputs], key: str) -> torch.Tensor | None:
@@ -292,11 +274,33 @@ class HFPolicy(Policy):
 
     def encode(self, inputs: list[AgentInput]) -> list[PromptInputs]:
         """Exact model inputs of each input's prompt (what `act` feeds the model)."""
-        return [encode_messages(self.processor, m) for m in self.messages(inputs)]
+        return self.encode_messages(self.messages(inputs))
 
     def encode_messages(self, messages: list[list[dict[str, Any]]]) -> list[PromptInputs]:
-        """`PromptInputs` of chats given as Qwen-VL messages."""
-        return [encode_messages(self.processor, m) for m in messages]
+        """`PromptInputs` of chats given as Qwen-VL messages.
+
+        Chats without images or videos are tokenised in one batched tokenizer call, which gives
+        the same ids as the processor (it only adds vision handling around that call) at a
+        fraction of the cost: on the demo's text prompts, prompt encoding was half of the
+        rollout time before.
+        """
+        text_only = [i for i, m in enumerate(messages) if not _has_vision(m)]
+        out: list[PromptInputs | None] = [None] * len(messages)
+        if text_only:
+            texts = [self.processor.apply_chat_template(messages[i], tokenize=False, add_generation_prompt=True)
+                     for i in text_only]
+            for i, ids in zip(text_only, self.tokenizer(texts)["input_ids"]):
+                ids = torch.tensor(ids, dtype=torch.long)
+                out[i] = PromptInputs(input_ids=ids, mm_token_type_ids=torch.zeros_like(ids) if self._typed else None)
+        for i, m in enumerate(messages):
+            if out[i] is None:
+                out[i] = encode_messages(self.processor, m)
+        return out
+
+    @property
+    def _typed(self) -> bool:
+        """Whether the processor returns `mm_token_type_ids` (the Qwen-VL processors do)."""
+        return hasattr(self.processor, "image_processor")
 
     # -- generation ------------------------------------------------------------------------------
     def act(self, inputs: list[AgentInput]) -> list[AgentAction]:

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from stepgym.agents.base import AgentAction, AgentInput, Policy
-from stepgym.agents.hf import GenerationSettings
 from stepgym.agents.prompting import PromptConfig, build_messages, to_openai_messages
+from stepgym.agents.sampling import GenerationSettings
 
 
 class BackendError(RuntimeError):

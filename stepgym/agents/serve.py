@@ -15,8 +15,9 @@ import time
 import uuid
 from typing import Any
 
-from stepgym.agents.hf import GenerationSettings, HFPolicy, encode_messages
+from stepgym.agents.hf import HFPolicy, encode_messages
 from stepgym.agents.prompting import PromptConfig, from_openai_messages
+from stepgym.agents.sampling import GenerationSettings
 
 
 def _choice_logprobs(policy: HFPolicy, token_ids: list[int], logprobs: list[float], top: int,

@@ -1,6 +1,6 @@
 """Slow-Fast video encoding (Keye-VL 1.5): key frames at high resolution, similar frames cheap.
 
-How frames are split (Keye's released code, see DESIGN.md "Agents"):
+How frames are split (as in Keye's released code, which differs from the paper where noted):
 
 1. The first frame is slow. Every frame is shrunk to at most 256 tokens, converted to HSV and cut
    into 28×28 patches.

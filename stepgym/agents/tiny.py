@@ -111,7 +111,7 @@ def _prompt_texts(seed: int, episodes: int = 60) -> list[str]:
     import stepgym
     from stepgym.agents.base import AgentInput
     from stepgym.agents.prompting import PromptConfig, build_messages
-    from stepgym.episodes.schema import Step
+    from stepgym.records import Step
 
     template = jinja2.Environment().from_string(CHAT_TEMPLATE)
     configs = [PromptConfig(history_len=0, include_image=False),
@@ -309,6 +309,38 @@ def build_tiny_vlm(out_dir: str | Path, size: str = "tiny", seed: int = 0,
     model.save_pretrained(out)
     tiny_processor(tokenizer).save_pretrained(out)
     (out / "stepgym_tiny.json").write_text(json.dumps({"size": size, "seed": seed}) + "\n")
+    return out
+
+
+def build_tiny_lm(out_dir: str | Path, seed: int = 0, tokenizer_dir: str | Path | None = None) -> Path:
+    """Build a randomly initialised (seeded) text-only `Qwen2ForCausalLM`, save it with the tokenizer.
+
+    Returns `out_dir`. For trainers whose text path takes a causal LM (TRL's `rollout_func`):
+    hidden 128, 2 heads of head_dim 64 (vLLM's CPU attention rejects smaller heads), 2 layers.
+    """
+    import torch
+    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = load_tokenizer(tokenizer_dir)
+    ids = tokenizer.convert_tokens_to_ids
+    config = Qwen2Config(
+        vocab_size=len(tokenizer), hidden_size=128, intermediate_size=256, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=1, head_dim=64, max_position_embeddings=4096,
+        rms_norm_eps=1e-6, rope_theta=10000.0, tie_word_embeddings=False,
+        bos_token_id=ids("<|endoftext|>"), eos_token_id=ids("<|im_end|>"), pad_token_id=ids("<|endoftext|>"),
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Qwen2ForCausalLM(config).to(torch.float32).eval()
+    model.generation_config = GenerationConfig(
+        eos_token_id=[ids("<|im_end|>"), ids("<|endoftext|>")], pad_token_id=ids("<|endoftext|>"),
+        bos_token_id=ids("<|endoftext|>"), do_sample=False, max_new_tokens=32,
+    )
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / "stepgym_tiny.json").write_text(json.dumps({"size": "lm", "seed": seed}) + "\n")
     return out
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from stepgym.agents.base import AgentAction, AgentInput, Policy
-from stepgym.agents.hf import GenerationSettings
 from stepgym.agents.prompting import PromptConfig, build_messages, sampled_fps, vision_inputs
+from stepgym.agents.sampling import GenerationSettings
 
 
 def _require_vllm():

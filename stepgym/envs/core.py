@@ -1,4 +1,4 @@
-"""The contract every stepgym environment follows (see DESIGN.md, "Environment contract").
+"""The contract every stepgym environment follows (docs/architecture.md, "The environment contract").
 
 Subclasses implement five small methods; the base class owns the rest of the contract:
 seeding, task choice, the step limit, the `info` keys and the rule that an agent's bad

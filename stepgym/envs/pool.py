@@ -43,11 +43,13 @@ class _MakeEnv:
     def __call__(self) -> gymnasium.Env:
         import importlib
 
-        import stepgym
+        # importing stepgym.registry runs stepgym/__init__ first, which registers the built-in ids
+        # (`import stepgym` itself would close a cycle: the package root imports envs)
+        from stepgym.registry import make
 
         for module in self.imports:
             importlib.import_module(module)
-        return stepgym.make(self.env_id, **self.kwargs)
+        return make(self.env_id, **self.kwargs)
 
 
 def _worker(conn, env_fn: EnvFn) -> None:

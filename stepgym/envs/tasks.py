@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import gzip
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,16 @@ class TaskSuite:
             else:
                 raise ValueError(f"task file {str(path)!r}: expected a .json or .jsonl(.gz) file")
         return cls((Task.from_record(r) for r in records), name=name or stem.split(".")[0])
+
+    @classmethod
+    def resolve(cls, source: str | Path | TaskSuite, builtin: Callable[[str], TaskSuite]) -> TaskSuite:
+        """The suite `source` names: a `TaskSuite` as is, a .json / .jsonl(.gz) path loaded from
+        disk, anything else a built-in suite name handed to `builtin` (the env's own loader)."""
+        if isinstance(source, TaskSuite):
+            return source
+        if str(source).endswith((".jsonl", ".json", ".gz")):
+            return cls.load(source)
+        return builtin(str(source))
 
     def save(self, path: str | Path) -> None:
         path = Path(path)

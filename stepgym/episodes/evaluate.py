@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from stepgym.episodes.schema import Episode
+from stepgym.records import Episode
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from stepgym.episodes.io import read_episodes
-from stepgym.episodes.schema import Episode
+from stepgym.records import Episode
 
 
 def step_rows(episodes: Iterable[Episode]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from stepgym.episodes.schema import Episode
+from stepgym.records import Episode
 
 EPISODES_FILE = "episodes.jsonl"
 MEDIA_DIR = "media"

@@ -10,7 +10,7 @@ import gymnasium
 import numpy as np
 
 from stepgym.episodes.io import EpisodeWriter
-from stepgym.episodes.schema import Episode, Step
+from stepgym.records import Episode, Step
 
 
 def action_text(action: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,8 +28,22 @@ class TrainConfig:
     evaluates the sampling policy RL optimises: a greedy tiny policy tends to loop between two states."""
     eval_tasks: int = 100
     """Evaluate on the first N tasks of the eval split (one episode each, at `eval_temperature`)."""
+    before_sft_eval_tasks: int = 100
+    """Evaluate the untrained model on the first N eval tasks (0: skip). Its success is near 0 and
+    its episodes run to the step limit, so a short evaluation says as much as a long one."""
+    eval_env_kwargs: dict[str, Any] | None = None
+    """Constructor arguments of the evaluation envs, merged over `env_kwargs` (e.g. another level
+    suite); None: evaluation runs in the training envs."""
     num_envs: int = 64
     """Envs stepped as one batch (one policy call per step for all of them)."""
+    env_backend: str = "sync"
+    """`EnvPool` backend: "sync" (in this process) or "process" (a worker process per env)."""
+    on_env_failure: Literal["drop", "retry"] = "retry"
+    """A group with an episode ended by an infrastructure failure (a dead worker or browser, not
+    the agent) is played again ("retry", up to `env_failure_retries` times, then dropped) or left
+    out of the update ("drop"). Either way it is never scored as a failure of the agent."""
+    env_failure_retries: int = 2
+    """Replays of a failed group before it is dropped."""
 
     # -- model ---------------------------------------------------------------------------------
     model: str = "tiny:mini"
@@ -58,17 +73,25 @@ class TrainConfig:
     """Steps per SFT minibatch."""
 
     # -- RL ---------------------------------------------------------------------------------------
-    algorithm: Literal["gigpo", "grpo", "rloo"] = "gigpo"
-    """Advantage estimator."""
+    estimator: str = "gigpo"
+    """Advantage estimator, by registered name (`stepgym.trainers.estimators.ESTIMATORS`: gigpo, grpo, rloo)."""
+    loss: str = "ppo"
+    """Policy loss, by registered name (`stepgym.trainers.losses.LOSSES`: ppo, dapo, gspo, dr_grpo)."""
+    rollout: str = "groups"
+    """Rollout strategy, by registered name (`stepgym.trainers.strategy.ROLLOUTS`: groups)."""
     iterations: int = 20
     """RL iterations (sample tasks -> roll out -> advantages -> update)."""
     env_step_budget: int | None = None
     """Stop RL once its rollouts have taken this many env steps (the iteration that crosses it is
     the last and is evaluated); None: run all `iterations`. Compares methods at equal experience."""
+    task_filter_tries: int = 0
+    """Before RL, play every train task this many times with the starting policy and train only on
+    those it solved at least once, never on tasks marked infeasible (ARPO's filter); the table is
+    kept in `task_filter.json` and reused on resume. 0: train on every task."""
     tasks_per_iteration: int = 16
     """Tasks sampled per iteration; each is played `group_size` times."""
     group_size: int = 8
-    """Episodes per task (G)."""
+    """Episodes per task (G); all of a group's episodes reset with the same seed and task."""
     lr: float = 2e-4
     """AdamW learning rate of RL."""
     ppo_epochs: int = 1
@@ -77,18 +100,27 @@ class TrainConfig:
     """Step rows per gradient step."""
     max_grad_norm: float = 1.0
     """Gradient clipping."""
-    clip_low: float = 0.2
-    """PPO ratio clip below 1."""
-    clip_high: float = 0.2
-    """PPO ratio clip above 1 (raise it for DAPO's clip-higher; it also raises entropy)."""
+    old_logprobs: Literal["sampled", "recompute"] = "sampled"
+    """What the PPO ratio is taken against: the log-probs recorded when the tokens were sampled,
+    or the current policy's, recomputed before the update (ARPO does this for its whole batch, so
+    replayed rows start at ratio 1; it is also the trainer-side pi_old of truncated IS)."""
+    importance_cap: float | None = None
+    """Truncated importance weights min(pi_old / pi_sampled, c) per token on the surrogate, for rows
+    the trainer's policy did not sample (replayed episodes, another rollout engine); needs
+    old_logprobs="recompute". None: no weights."""
+    clip_low: float | None = None
+    """Ratio clip below 1; None: the loss's own default (ppo, dapo, dr_grpo 0.2; gspo 3e-4)."""
+    clip_high: float | None = None
+    """Ratio clip above 1; None: the loss's own default (ppo, dr_grpo 0.2; dapo 0.28; gspo 4e-4)."""
     dual_clip: float | None = 3.0
-    """Dual-clip bound for negative advantages (None: off)."""
+    """Dual-clip bound for negative advantages (None: off; token-level losses only)."""
     kl_coef: float = 0.0
     """Weight of the k3 KL to the post-SFT reference policy (0: no reference model is kept)."""
     entropy_coef: float = 0.0
     """Entropy bonus weight."""
-    aggregation: Literal["token-mean", "sequence-mean"] = "token-mean"
-    """How token losses are averaged."""
+    aggregation: Literal["token-mean", "sequence-mean", "sum-constant"] | None = None
+    """How token losses are reduced; None: the loss's own default (token-mean; dr_grpo sum-constant,
+    whose constant is `max_new_tokens`)."""
     gamma: float = 0.95
     """GiGPO step-level discount."""
     omega: float = 1.0
@@ -112,7 +144,12 @@ class TrainConfig:
 
     # -- bookkeeping ----------------------------------------------------------------------------
     seed: int = 0
-    """Seeds model init, task sampling, rollouts and minibatch order."""
+    """Root of every random stream of the run (model init, tasks, resets, sampling, minibatch
+    order), each derived by name: see `stepgym.trainers.seeding`."""
+    torch_threads: int | None = None
+    """Torch CPU threads for the run (None: torch's default, one per core). Float sums are taken
+    in an order that depends on the thread count, so a run repeats exactly for a given
+    (seed, torch_threads) pair, not across thread counts."""
     run_dir: str = "runs/train"
     """Where metrics, checkpoints, demos and plots go."""
     eval_every: int = 5
@@ -130,18 +167,36 @@ class TrainConfig:
             "eval_every": self.eval_every >= 1, "checkpoint_every": self.checkpoint_every >= 1,
             "sft_episodes": self.sft_episodes >= 0, "gamma": 0.0 <= self.gamma <= 1.0,
             "env_step_budget": self.env_step_budget is None or self.env_step_budget > 0,
+            "torch_threads": self.torch_threads is None or self.torch_threads >= 1,
+            "clip_low": self.clip_low is None or 0.0 <= self.clip_low < 1.0,
+            "clip_high": self.clip_high is None or self.clip_high >= 0.0,
+            "eval_tasks": self.eval_tasks >= 1, "max_new_tokens": self.max_new_tokens >= 1,
+            "env_failure_retries": self.env_failure_retries >= 0,
+            "before_sft_eval_tasks": self.before_sft_eval_tasks >= 0,
+            "task_filter_tries": self.task_filter_tries >= 0,
+            "importance_cap": self.importance_cap is None or self.importance_cap > 0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid TrainConfig values: {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}")
-        if self.algorithm not in ("gigpo", "grpo", "rloo"):
-            raise ValueError(f"algorithm must be gigpo, grpo or rloo, got {self.algorithm!r}")
+        if self.importance_cap is not None and self.old_logprobs != "recompute":
+            raise ValueError("importance_cap needs old_logprobs='recompute': the weight is pi_old / pi_sampled, "
+                             f"with pi_old recomputed by the trainer (got old_logprobs={self.old_logprobs!r})")
+        if self.on_env_failure not in ("drop", "retry"):
+            raise ValueError(f"on_env_failure must be 'drop' or 'retry', got {self.on_env_failure!r}")
+        for name in ("estimator", "loss", "rollout"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"TrainConfig.{name} must be a registered name (a string), got {getattr(self, name)!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from a dict (a config file, `--set` overrides); unknown fields fail by name."""
+        if "algorithm" in data and "estimator" not in data:  # the field's name before Trainer v2
+            warnings.warn("TrainConfig field 'algorithm' is now 'estimator'", DeprecationWarning, stacklevel=2)
+            data = {("estimator" if k == "algorithm" else k): v for k, v in data.items()}
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
@@ -163,7 +218,7 @@ class TrainConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     # The demo: tiny model, 6x6 Sokoban, SFT on oracle records, then GiGPO: 6.5 minutes on 2 idle cores.
     "sokoban-gigpo-tiny": {},
-    "sokoban-grpo-tiny": {"algorithm": "grpo"},
+    "sokoban-grpo-tiny": {"estimator": "grpo"},
 }
 
 

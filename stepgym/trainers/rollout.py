@@ -1,12 +1,21 @@
-"""Grouped rollouts: G episodes per sampled task, one training row per agent step.
+"""Typed rollout data: step rows, episodes, groups and the batch the update trains on.
 
-A `RolloutBatch` keeps rows episode by episode, in step order, which is the layout the
-advantage functions expect.
+    RolloutBatch
+      groups: RolloutGroup (one task instance: its `GroupSpec` and G episodes)
+        episodes: EpisodeRollout (the recorded `Episode`, its return, its step rows)
+          rows: StepRow (one agent step: exact model inputs, generated ids, log-probs, reward)
+
+Everything is frozen: a stage (filtering, an estimator, replay) reads a batch and returns a new
+one; nothing patches rows in place. Episode returns are computed once, when an `EpisodeRollout`
+is built. `RolloutBatch.arrays` lays the rows out flat (episode-contiguous, in step order), the
+layout the advantage functions in `advantages.py` expect.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -14,57 +23,137 @@ import numpy as np
 from stepgym.agents.base import AgentAction, AgentInput, Policy
 from stepgym.agents.hf import GenerationSettings, HFPolicy, PromptInputs
 from stepgym.envs.pool import EnvPool
-from stepgym.envs.tasks import Task
-from stepgym.episodes.collect import EpisodeJob, collect_episodes
-from stepgym.episodes.schema import Episode, Step
+from stepgym.records import Episode, Step
+from stepgym.runner import EpisodeJob, collect_episodes
 
 
-@dataclass
+@dataclass(frozen=True)
 class StepRow:
     """One agent step as the trainer sees it."""
 
-    prompt: PromptInputs  # the exact model inputs the action was sampled from
-    response_ids: list[int]  # generated tokens (ending with EOS when produced)
-    old_logprobs: list[float]  # log pi_old of each response token
+    prompt: PromptInputs = field(repr=False)  # the exact model inputs the action was sampled from
+    response_ids: tuple[int, ...]  # generated tokens (ending with EOS when one was produced)
+    sampled_logprobs: tuple[float, ...]  # log-prob of each token under the policy that sampled it
     reward: float  # env reward of the step, minus the invalid-action penalty
-    episode: int  # index of the episode in the batch
-    group: str  # episode group (task instance) id
     state_key: str  # state the action was taken in
     step_index: int
     action_valid: bool
 
 
-@dataclass
-class RolloutBatch:
-    """Rows of all steps (episode-contiguous, in step order) and the episodes they came from."""
+@dataclass(frozen=True)
+class EpisodeRollout:
+    """One episode: its record, its step rows and its return (sum of the rows' rewards)."""
 
-    rows: list[StepRow] = field(default_factory=list)
-    episodes: list[Episode] = field(default_factory=list)
-    groups: list[str] = field(default_factory=list)  # group id of each episode
+    episode: Episode = field(repr=False)
+    rows: tuple[StepRow, ...] = field(repr=False)
+    episode_return: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "episode_return", float(sum(r.reward for r in self.rows)))
+
+    @property
+    def infra_failure(self) -> bool:
+        """Whether the episode ended by an infrastructure failure (a dead worker or browser), not by
+        the agent: `EnvPool` puts the failure into `info["error"]`, the collector into meta."""
+        return "error" in self.episode.meta
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """One task instance to play G times: every episode of a group resets with the same seed and
+    task, so the group compares actions, not luck of the draw."""
+
+    group_id: str  # unique within a batch
+    task_id: str | None  # None: the env chooses from the seed (e.g. procedural levels)
+    seed: int  # reset seed shared by the group's episodes
+
+
+@dataclass(frozen=True)
+class RolloutGroup:
+    """The G episodes played from one `GroupSpec`."""
+
+    spec: GroupSpec
+    episodes: tuple[EpisodeRollout, ...]
+
+    @property
+    def group_id(self) -> str:
+        return self.spec.group_id
+
+    @property
+    def returns(self) -> np.ndarray:
+        """[G] episode returns."""
+        return np.array([e.episode_return for e in self.episodes], dtype=np.float64)
+
+    @property
+    def num_steps(self) -> int:
+        return sum(len(e.rows) for e in self.episodes)
+
+
+@dataclass(frozen=True)
+class StepArrays:
+    """Flat per-row and per-episode arrays of a batch (S rows, E episodes)."""
+
+    rewards: np.ndarray  # [S] float64
+    episode_index: np.ndarray  # [S] int64, episode of each row (contiguous, in step order)
+    group_index: np.ndarray  # [S] int64, group of each row
+    state_keys: list[str]  # [S]
+    episode_returns: np.ndarray  # [E] float64
+    episode_group: np.ndarray  # [E] int64, group of each episode
+
+
+@dataclass(frozen=True)
+class RolloutBatch:
+    """The groups of one iteration, and what the strategy that made them wants logged."""
+
+    groups: tuple[RolloutGroup, ...]
+    stats: dict[str, float] = field(default_factory=dict, compare=False)
+
+    @cached_property
+    def episodes(self) -> tuple[EpisodeRollout, ...]:
+        return tuple(e for g in self.groups for e in g.episodes)
+
+    @cached_property
+    def rows(self) -> tuple[StepRow, ...]:
+        return tuple(r for e in self.episodes for r in e.rows)
 
     @property
     def num_steps(self) -> int:
         return len(self.rows)
 
-    def arrays(self) -> dict[str, Any]:
-        """Flat per-step arrays for the advantage functions."""
-        return {
-            "rewards": np.array([r.reward for r in self.rows], dtype=np.float64),
-            "episode_ids": np.array([r.episode for r in self.rows], dtype=np.int64),
-            "group_ids": [r.group for r in self.rows],
-            "state_keys": [r.state_key for r in self.rows],
-        }
+    @cached_property
+    def arrays(self) -> StepArrays:
+        ep_group = [gi for gi, g in enumerate(self.groups) for _ in g.episodes]
+        lengths = [len(e.rows) for e in self.episodes]
+        return StepArrays(
+            rewards=np.array([r.reward for r in self.rows], dtype=np.float64),
+            episode_index=np.repeat(np.arange(len(lengths), dtype=np.int64), lengths),
+            group_index=np.repeat(np.array(ep_group, dtype=np.int64), lengths),
+            state_keys=[r.state_key for r in self.rows],
+            episode_returns=np.array([e.episode_return for e in self.episodes], dtype=np.float64),
+            episode_group=np.array(ep_group, dtype=np.int64),
+        )
+
+    def filter(self, keep: Callable[[RolloutGroup], bool]) -> RolloutBatch:
+        """A new batch of the groups for which `keep(group)` is true (same order, same stats)."""
+        return RolloutBatch(tuple(g for g in self.groups if keep(g)), dict(self.stats))
+
+
+def is_informative(group: RolloutGroup) -> bool:
+    """Whether a group's returns differ: a group of equal returns has zero GRPO advantage
+    everywhere, so DAPO-style dynamic filtering drops it."""
+    returns = group.returns
+    return len(returns) > 1 and bool(np.ptp(returns) > 1e-9)
 
 
 class SamplingPolicy(Policy):
     """An `HFPolicy` with fixed sampling settings and explicit call numbers.
 
-    Explicit call numbers make a rollout a pure function of (weights, settings, call_base), which
+    Explicit call numbers make a rollout a pure function of (weights, settings, first call), which
     is what lets a resumed run repeat an uninterrupted one exactly.
     """
 
-    def __init__(self, policy: HFPolicy, settings: GenerationSettings, call_base: int) -> None:
-        self.policy, self.settings, self.call = policy, settings, call_base
+    def __init__(self, policy: HFPolicy, settings: GenerationSettings, first_call: int = 0) -> None:
+        self.policy, self.settings, self.call = policy, settings, first_call
         self.name = policy.name
 
     def act(self, inputs: list[AgentInput]) -> list[AgentAction]:
@@ -76,67 +165,29 @@ class SamplingPolicy(Policy):
         return {**self.policy.metadata(), "sampling": self.policy.sampling_meta(self.settings)}
 
 
-def collect_groups(
-    pool: EnvPool,
-    policy: HFPolicy,
-    tasks: list[Task],
-    group_size: int,
-    settings: GenerationSettings,
-    *,
-    call_base: int,
-    seed: int,
-    invalid_action_penalty: float = 0.0,
-) -> RolloutBatch:
-    """Play `group_size` episodes of every task; returns them with one row per step."""
-    sampler = SamplingPolicy(policy, settings, call_base)
-    jobs, job_groups = [], []
-    for t, task in enumerate(tasks):
-        for g in range(group_size):
-            jobs.append(EpisodeJob(seed=seed * 100_003 + t * 1009 + g, task_id=task.task_id))
-            job_groups.append(f"{t}:{task.task_id}")
-    rows_by_episode: dict[str, list[StepRow]] = {}
+def play_groups(pool: EnvPool, policy: Policy, specs: Sequence[GroupSpec], group_size: int, *,
+                invalid_action_penalty: float = 0.0) -> RolloutBatch:
+    """Play `group_size` episodes of every spec; returns them as a batch with one row per step.
+
+    `policy` must return token ids, log-probs and prompt inputs with each action (an `HFPolicy`
+    or a `SamplingPolicy` around one).
+    """
+    jobs = [EpisodeJob(seed=spec.seed, task_id=spec.task_id) for spec in specs for _ in range(group_size)]
+    rows: dict[str, list[StepRow]] = {}
 
     def on_step(ep: Episode, step: Step, inp: AgentInput, act: AgentAction) -> None:
         if act.token_ids is None or act.logprobs is None or act.prompt_inputs is None:
-            raise RuntimeError(f"policy {policy.name!r} returned no prompt inputs / token ids / log-probs; RL needs them")
+            raise RuntimeError(f"policy {policy.name!r} returned no prompt inputs / token ids / log-probs; "
+                               "RL needs all three (use an HFPolicy)")
         penalty = invalid_action_penalty if not step.action_valid else 0.0
-        rows_by_episode.setdefault(ep.episode_id, []).append(StepRow(
-            prompt=act.prompt_inputs, response_ids=list(act.token_ids),
-            old_logprobs=list(act.logprobs), reward=step.reward - penalty, episode=-1, group="",
-            state_key=step.state_key, step_index=step.index, action_valid=step.action_valid,
-        ))
+        rows.setdefault(ep.episode_id, []).append(StepRow(
+            prompt=act.prompt_inputs, response_ids=tuple(act.token_ids),
+            sampled_logprobs=tuple(float(x) for x in act.logprobs), reward=step.reward - penalty,
+            state_key=step.state_key, step_index=step.index, action_valid=step.action_valid))
 
-    episodes = collect_episodes(pool, sampler, jobs, on_step=on_step, save_images=False)
-    batch = RolloutBatch(episodes=episodes, groups=job_groups)
-    for e, ep in enumerate(episodes):
-        for row in rows_by_episode.get(ep.episode_id, []):
-            row.episode, row.group = e, job_groups[e]
-            batch.rows.append(row)
-    return batch
-
-
-def filter_uninformative_groups(batch: RolloutBatch) -> tuple[RolloutBatch, int]:
-    """Drop groups whose episodes all got the same return (their GRPO advantage is 0 everywhere).
-
-    Returns the smaller batch and the number of groups dropped (DAPO-style dynamic filtering).
-    """
-    episode_return = np.zeros(len(batch.episodes))
-    for row in batch.rows:  # returns as the trainer sees them (invalid-action penalty included)
-        episode_return[row.episode] += row.reward
-    returns: dict[str, set[float]] = {}
-    for e, g in enumerate(batch.groups):
-        returns.setdefault(g, set()).add(round(float(episode_return[e]), 9))
-    keep_groups = {g for g, vals in returns.items() if len(vals) > 1}
-    dropped = len(returns) - len(keep_groups)
-    out = RolloutBatch()
-    remap: dict[int, int] = {}
-    for e, (ep, g) in enumerate(zip(batch.episodes, batch.groups)):
-        if g in keep_groups:
-            remap[e] = len(out.episodes)
-            out.episodes.append(ep)
-            out.groups.append(g)
-    for row in batch.rows:
-        if row.episode in remap:
-            row.episode = remap[row.episode]
-            out.rows.append(row)
-    return out, dropped
+    episodes = collect_episodes(pool, policy, jobs, on_step=on_step, save_images=False)
+    groups = []
+    for s, spec in enumerate(specs):
+        eps = episodes[s * group_size: (s + 1) * group_size]
+        groups.append(RolloutGroup(spec, tuple(EpisodeRollout(ep, tuple(rows.get(ep.episode_id, ()))) for ep in eps)))
+    return RolloutBatch(tuple(groups))

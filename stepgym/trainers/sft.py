@@ -1,15 +1,46 @@
-"""Behaviour cloning data: (prompt inputs, target token ids) from recorded episodes."""
+"""Behaviour cloning: oracle demonstrations recorded once, (prompt, target ids) examples, SFT steps."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
 
 from stepgym.agents.base import AgentInput
 from stepgym.agents.hf import HFPolicy, PromptInputs
-from stepgym.episodes.io import read_episodes
-from stepgym.episodes.schema import Episode
+from stepgym.agents.scripted import OraclePolicy
+from stepgym.envs.pool import EnvPool
+from stepgym.episodes.io import EpisodeWriter, read_episodes
+from stepgym.records import Episode
+from stepgym.runner import EpisodeJob, collect_episodes
+from stepgym.trainers.losses import sft_loss
+
+
+def record_demos(out: str | Path, env_id: str, env_kwargs: dict[str, Any], seeds: Sequence[int],
+                 num_envs: int) -> Path:
+    """Oracle episodes, one per reset seed, recorded into `out` (kept if already there).
+
+    Written to a temporary folder and renamed, so an interrupted recording is redone, never
+    half-used.
+    """
+    out = Path(out)
+    if (out / "episodes.jsonl").exists():
+        return out
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    pool = EnvPool(env_id, num_envs=min(num_envs, max(len(seeds), 1)), env_kwargs=env_kwargs)
+    try:
+        with EpisodeWriter(tmp) as writer:
+            collect_episodes(pool, OraclePolicy(), [EpisodeJob(seed=s) for s in seeds], writer=writer)
+    finally:
+        pool.close()
+    os.replace(tmp, out)
+    return out
 
 
 def _image(directory: Path, rel: str | None):
@@ -52,3 +83,33 @@ def sft_examples(policy: HFPolicy, directory: str | Path, successful_only: bool 
     if not examples:
         raise ValueError(f"no successful episodes to learn from in {str(directory)!r}")
     return examples
+
+
+def pad(seqs: Sequence[Sequence[float]] | Sequence[torch.Tensor], dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded [B, L] tensor of `seqs` and its 0/1 mask."""
+    length = max(len(s) for s in seqs)
+    out = torch.zeros(len(seqs), length, dtype=dtype)
+    mask = torch.zeros(len(seqs), length, dtype=torch.float32)
+    for i, s in enumerate(seqs):
+        t = s if isinstance(s, torch.Tensor) else torch.tensor(list(s), dtype=dtype)
+        out[i, : len(t)] = t
+        mask[i, : len(t)] = 1.0
+    return out, mask
+
+
+def pad_graph(seqs: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Right-pad differentiable 1-D tensors to [B, L], keeping the autograd graph."""
+    return torch.nn.utils.rnn.pad_sequence(list(seqs), batch_first=True)
+
+
+def sft_step(policy: HFPolicy, optimizer: torch.optim.Optimizer, chunk: Sequence[tuple[PromptInputs, list[int]]],
+             max_grad_norm: float) -> float:
+    """One behaviour-cloning gradient step on (prompt, target ids) pairs; returns the mean NLL per token."""
+    logps, _ = policy.sequence_logprobs([p for p, _ in chunk], [t for _, t in chunk])
+    _, mask = pad([t for _, t in chunk])
+    loss = sft_loss(pad_graph(logps), mask)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(policy.model.parameters(), max_grad_norm)
+    optimizer.step()
+    return float(loss.detach())

@@ -158,3 +158,20 @@ def test_stepgym_eval_with_openai_policy(server, tmp_path, capsys):
     eps = list(read_episodes(tmp_path))
     assert eps[0].meta["policy"]["base_url"] == server and eps[0].meta["policy"]["model"] == "tiny"
     assert all(len(s.policy["token_ids"]) == len(s.policy["logprobs"]) for e in eps for s in e.steps)
+
+
+def test_http_client_needs_no_torch(flaky, tmp_path):
+    """`stepgym eval --policy openai:...` runs in an interpreter where `import torch` fails."""
+    script = (
+        "import sys\n"
+        "sys.modules['torch'] = None  # every `import torch` now raises ImportError\n"
+        "from stepgym.cli import main\n"
+        f"code = main(['eval', 'stepgym/Sokoban-v0', '--policy', 'openai:{flaky}#m', '--episodes', '1',\n"
+        f"             '--env-kwargs', '{{\"max_steps\": 2}}', '--record', {str(tmp_path)!r}, '--json'])\n"
+        "sys.exit(code)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1])["episodes"] == 1
+    assert _Flaky.seen == ["/v1/chat/completions"] * 2  # both steps asked the server

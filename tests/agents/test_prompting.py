@@ -15,7 +15,7 @@ from stepgym.agents.prompting import (
     to_openai_messages,
     vision_inputs,
 )
-from stepgym.episodes.schema import Step
+from stepgym.records import Step
 
 
 def _img(v: int) -> np.ndarray:

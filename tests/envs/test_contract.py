@@ -7,6 +7,7 @@ import time
 import gymnasium
 import numpy as np
 import pytest
+from gymnasium.envs.registration import load_env_creator
 from gymnasium.utils.env_checker import check_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,7 +37,11 @@ def env(request):
 def test_registry_lists_builtins():
     assert "stepgym/Sokoban-v0" in ENV_IDS
     for env_id in ENV_IDS:
-        assert gymnasium.spec(env_id) is not None
+        # registered with gymnasium itself, so that gymnasium.make works after `import stepgym`
+        assert env_id in gymnasium.registry, f"{env_id} is listed but gymnasium does not know it"
+        creator = load_env_creator(gymnasium.spec(env_id).entry_point)
+        assert isinstance(creator, type) and issubclass(creator, gymnasium.Env), \
+            f"{env_id}'s entry point {creator!r} is not a gymnasium.Env class"
         assert stepgym.describe(env_id), f"{env_id} has no one-line description"
 
 
@@ -108,6 +113,7 @@ def test_fuzzed_actions_never_raise(env):
     @given(actions=st.lists(ACTION_TEXT, min_size=1, max_size=4))
     def check(actions):
         obs, info = env.reset(seed=0)
+        keys = set(obs)
         for action in actions:
             obs, reward, term, trunc, info = env.step(action)
             assert isinstance(reward, float) and np.isfinite(reward)
@@ -117,9 +123,12 @@ def test_fuzzed_actions_never_raise(env):
                 assert err in obs["text"], "the observation must repeat the action error"
             if term or trunc:
                 break
-        # still usable: a valid oracle step works afterwards
+        # still usable: the oracle's next action is accepted and clears the error
         if not (term or trunc):
-            env.step(env.unwrapped.oracle_action())
+            obs, reward, term, trunc, info = env.step(env.unwrapped.oracle_action())
+            assert info["action_valid"], f"after fuzzing, the oracle's action was refused: {info['action_error']}"
+            assert info["action_error"] is None and "error" not in info
+            assert set(obs) == keys and isinstance(reward, float) and np.isfinite(reward)
 
     check()
 

@@ -132,6 +132,17 @@ def test_bad_actions_are_reported_not_raised(env, action, expected):
     assert info["state_key"] == before
 
 
+def test_an_input_the_page_refuses_is_the_agents_error_and_the_phone_stays_usable(env):
+    env.reset(seed=0, options={"task_id": "ClockAddAlarm"})
+    env._session.evaluate("() => { phone.home = () => { throw new Error('home is broken'); }; }")
+    obs, r, term, trunc, info = env.step(act(action_type="navigate_home"))
+    assert not info["action_valid"] and not (term or trunc) and "error" not in info
+    assert info["action_error"].startswith("the phone refused navigate_home: ") and "home is broken" in info["action_error"]
+    assert info["action_error"] in obs["text"]
+    *_, info = env.step(act(action_type="open_app", app_name="Clock"))
+    assert info["action_valid"] and info["state_key"].startswith("clock/")
+
+
 def test_observation_is_a_phone_screenshot_and_android_elements():
     e = MobileEnv(templates=["ContactsFavorite"])
     try:

@@ -6,6 +6,7 @@ import signal
 import numpy as np
 import pytest
 
+import stepgym
 from stepgym.envs import EnvPool
 
 TASK = "sokoban_6x6_1box-test-0003"
@@ -32,9 +33,29 @@ def test_no_auto_reset_and_partial_steps():
         assert res[0].info["success"]
         with pytest.raises(RuntimeError, match="reset them"):
             pool.step({0: "up"})
-        pool.step({1: "up"})  # the other env is unaffected
+        # the other env is where its reset left it: its first step is a lone env's first step
+        other = pool.step({1: "left"})
+        assert set(other) == {1}
+        _assert_same_step(other[1], _lone_step(0, {"task_id": TASK}, "left"))
+        # a finished env reset on its own plays again, like a lone env with that seed
         pool.reset([0], seeds=[5])
-        pool.step({0: "up"})
+        _assert_same_step(pool.step({0: "up"})[0], _lone_step(5, None, "up"))
+
+
+def _lone_step(seed: int, options: dict | None, action: str):
+    """The first step of `action` in a fresh Sokoban env reset with `seed` and `options`."""
+    env = stepgym.make("stepgym/Sokoban-v0")
+    env.reset(seed=seed, options=options)
+    result = env.step(action)
+    env.close()
+    return result
+
+
+def _assert_same_step(res, lone) -> None:
+    obs, reward, terminated, truncated, info = lone
+    assert res.obs["text"] == obs["text"] and np.array_equal(res.obs["image"], obs["image"])
+    assert (res.reward, res.terminated, res.truncated) == (reward, terminated, truncated)
+    assert res.info["task_id"] == info["task_id"] and res.info["state_key"] == info["state_key"]
 
 
 def test_killed_worker_truncates_episode_and_pool_recovers():

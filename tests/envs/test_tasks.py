@@ -51,3 +51,20 @@ def test_json_list_and_errors(tmp_path):
         TaskSuite([Task("a", "x"), Task("a", "y")])
     with pytest.raises(FileNotFoundError):
         TaskSuite.load(tmp_path / "missing.jsonl")
+
+
+def test_resolve_takes_a_suite_a_path_or_a_builtin_name(tmp_path):
+    s = _suite()
+    asked: list[str] = []
+
+    def builtin(name: str) -> TaskSuite:
+        asked.append(name)
+        return s.split("test")
+
+    assert TaskSuite.resolve(s, builtin) is s
+    s.save(tmp_path / "mine.jsonl.gz")
+    assert TaskSuite.resolve(tmp_path / "mine.jsonl.gz", builtin).ids == s.ids
+    assert TaskSuite.resolve("hard", builtin).ids == ["t8", "t9"]
+    assert asked == ["hard"]  # only the bare name went to the env's built-in loader
+    with pytest.raises(FileNotFoundError, match="missing.jsonl"):
+        TaskSuite.resolve(tmp_path / "missing.jsonl", builtin)

@@ -8,15 +8,23 @@ aim at listeners this test opens on loopback.
 
 from __future__ import annotations
 
+import contextlib
+import dis
 import os
+import shutil
 import socket
+import stat
+import subprocess
+import tempfile
 import time
+import types
 import uuid
 from pathlib import Path
 
 import pytest
 
 from stepgym.envs.tooluse import PythonSandbox, SandboxLimits, ToolUseEnv
+from stepgym.envs.tooluse._sandbox_boot import _audit_hook_factory
 from stepgym.envs.tooluse.sandbox import _BOOT, namespaces_available
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,8 +57,21 @@ def _secret_in_parent_env(monkeypatch):
     monkeypatch.setenv("STEPGYM_FAKE_SECRET", SECRET)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _own_sandbox_tmpdir():
+    """Sandboxes of this module make their directories in one of its own, so that counting
+    leftover processes does not count those of tests running beside it (pytest -n)."""
+    top = tempfile.mkdtemp(prefix="stepgym-sec-", dir="/tmp")
+    os.chmod(top, 0o711)  # nobody (the audit-mode user under root) must reach its work dirs
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tempfile, "tempdir", top)
+        yield top
+    shutil.rmtree(top, ignore_errors=True)
+
+
 def _sandbox_processes() -> list[int]:
-    """Live processes started from the sandbox bootstrap (all sandboxed code runs in one)."""
+    """Live processes started from the sandbox bootstrap by this module (all sandboxed code runs
+    in one; its command line names its directory)."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -60,7 +81,7 @@ def _sandbox_processes() -> list[int]:
             state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if str(_BOOT).encode() in cmd and state != "Z":
+        if str(_BOOT).encode() in cmd and tempfile.tempdir.encode() in cmd and state != "Z":
             pids.append(int(entry))
     return pids
 
@@ -213,6 +234,347 @@ def test_read_files_through_cat_fails(env):
     text, info = run_python(env, "import subprocess\nprint(subprocess.check_output(['cat', '/etc/passwd']).decode())")
     assert "root:" not in text
     assert_contained(env, text, info)
+
+
+# -- file operations outside the work directory ----------------------------------------------
+NOBODY = 65534
+
+
+@pytest.fixture
+def marker():
+    """A directory outside the work dir that the sandbox's user could change if nothing stopped
+    it: world-writable, its entries owned by that user (nobody when these tests run as root)."""
+    top = Path(tempfile.mkdtemp(prefix="stepgym-marker-", dir="/tmp"))
+    (top / "keep.txt").write_text("keep")
+    (top / "empty").mkdir()
+    (top / "sub").mkdir()
+    (top / "sub" / "inner.txt").write_text("inner")
+    for path, mode in ((top, 0o777), (top / "keep.txt", 0o664), (top / "empty", 0o777),
+                       (top / "sub", 0o777), (top / "sub" / "inner.txt", 0o664)):
+        os.chmod(path, mode)
+        if os.geteuid() == 0:
+            os.chown(path, NOBODY, 0)  # group root, so a chgrp to nobody's group would show
+    os.utime(top / "keep.txt", (1_000_000, 1_000_000))
+    yield top
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def listing(top: Path) -> dict:
+    """Every entry under `top` (itself included): type, mode, owner, size, mtime and contents."""
+    out = {}
+    for path in [top, *sorted(top.rglob("*"))]:
+        st = path.lstat()
+        body = path.read_bytes() if path.is_file() and not path.is_symlink() else None
+        out[str(path.relative_to(top))] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid,
+                                           st.st_gid, st.st_size, st.st_mtime_ns, body)
+    return out
+
+
+PRELUDE = "import os, pathlib, shutil, tempfile\nM = {marker!r}\nopen('staged.txt', 'w').write('staged')\n"
+# one attempt per path-taking call (M is the marker); each must fail and leave M as it was
+OUTSIDE_ATTEMPTS = {
+    "rename_into": "os.rename('staged.txt', M + '/x')",
+    "replace_over": "os.replace('staged.txt', M + '/keep.txt')",
+    "rename_out_of": "os.rename(M + '/keep.txt', 'stolen')",
+    "rename_dir_out_of": "os.rename(M + '/sub', 'sub')",
+    "link_into": "os.link('staged.txt', M + '/x')",
+    "link_out_of_then_write": "os.link(M + '/keep.txt', 'l')\nopen('l', 'w').write('changed')",
+    "symlink_into": "os.symlink('staged.txt', M + '/s')",
+    "symlink_out_then_write": "os.symlink(M, 'out')\nopen('out/x', 'w').write('x')",
+    "mkdir": "os.mkdir(M + '/new')",
+    "makedirs": "os.makedirs(M + '/a/b')",
+    "rmdir": "os.rmdir(M + '/empty')",
+    "remove": "os.remove(M + '/keep.txt')",
+    "unlink": "os.unlink(M + '/keep.txt')",
+    "chmod": "os.chmod(M + '/keep.txt', 0o600)",
+    "chown": "os.chown(M + '/keep.txt', os.getuid(), os.getgid())",
+    "lchown": "os.lchown(M + '/keep.txt', os.getuid(), os.getgid())",
+    "utime": "os.utime(M + '/keep.txt', (0, 0))",
+    "truncate": "os.truncate(M + '/keep.txt', 0)",
+    "setxattr": "os.setxattr(M + '/keep.txt', 'user.x', b'1')",
+    "dotdot_path": "os.rename('staged.txt', os.getcwd() + '/..' * 12 + M + '/x')",
+    "relative_path_after_chdir": "os.makedirs('a/b')\nos.chdir('a/b')\n"
+                                 "os.rename('../../staged.txt', os.path.relpath(M + '/x'))",
+    "chdir_then_mkdir": "os.chdir(M)\nos.mkdir('x')",
+    # *at forms: M is readable (a python_path entry), so an fd of it can be had
+    "mkdir_at": "d = os.open(M, os.O_RDONLY)\nos.mkdir('x', dir_fd=d)",
+    "rename_at": "d = os.open(M, os.O_RDONLY)\nos.rename('staged.txt', 'x', dst_dir_fd=d)",
+    "rename_out_at": "d = os.open(M, os.O_RDONLY)\nos.rename('keep.txt', os.getcwd() + '/s', src_dir_fd=d)",
+    "link_at": "d = os.open(M, os.O_RDONLY)\nos.link('staged.txt', 'x', dst_dir_fd=d)",
+    "remove_at": "d = os.open(M, os.O_RDONLY)\nos.remove('keep.txt', dir_fd=d)",
+    "rmdir_at": "d = os.open(M, os.O_RDONLY)\nos.rmdir('empty', dir_fd=d)",
+    "chmod_at": "d = os.open(M, os.O_RDONLY)\nos.chmod('keep.txt', 0o600, dir_fd=d)",
+    "chown_at": "d = os.open(M, os.O_RDONLY)\nos.chown('keep.txt', os.getuid(), os.getgid(), dir_fd=d)",
+    "utime_at": "d = os.open(M, os.O_RDONLY)\nos.utime('keep.txt', (0, 0), dir_fd=d)",
+    "open_new_at": "d = os.open(M, os.O_RDONLY)\nos.open('x', os.O_CREAT | os.O_WRONLY, dir_fd=d)",
+    "open_existing_at": "d = os.open(M, os.O_RDONLY)\n"
+                        "os.write(os.open('keep.txt', os.O_WRONLY | os.O_TRUNC, dir_fd=d), b'changed')",
+    # relative to the cwd this path stays in the work dir; relative to the fd's directory it does not
+    "open_at_work_fd_from_deeper_cwd": "w = os.open('.', os.O_RDONLY)\nrel = os.path.relpath(M + '/x')\n"
+                                       "os.makedirs('a/b/c/d/e/f/g/h')\nos.chdir('a/b/c/d/e/f/g/h')\n"
+                                       "os.open(rel, os.O_CREAT | os.O_WRONLY, dir_fd=w)",
+    # fd forms, on a read-only fd of a marker file
+    "fchmod": "os.fchmod(os.open(M + '/keep.txt', os.O_RDONLY), 0o600)",
+    "fchown": "os.fchown(os.open(M + '/keep.txt', os.O_RDONLY), os.getuid(), os.getgid())",
+    "futime": "os.utime(os.open(M + '/keep.txt', os.O_RDONLY), (0, 0))",
+    "ftruncate": "os.ftruncate(os.open(M + '/keep.txt', os.O_RDONLY), 0)",
+    # shutil, pathlib and tempfile helpers (they reduce to the calls above)
+    "shutil_move_into": "shutil.move('staged.txt', M + '/x')",
+    "shutil_move_out_of": "shutil.move(M + '/keep.txt', 'stolen')",
+    "shutil_copyfile": "shutil.copyfile('staged.txt', M + '/keep.txt')",
+    "shutil_copy_into_dir": "shutil.copy('staged.txt', M)",
+    "shutil_copymode": "shutil.copymode('staged.txt', M + '/keep.txt')",
+    "shutil_copystat": "shutil.copystat('staged.txt', M + '/keep.txt')",
+    "shutil_copytree": "os.mkdir('t')\nshutil.copytree('t', M + '/t')",
+    "shutil_rmtree": "shutil.rmtree(M + '/sub')",
+    "shutil_chown": "shutil.chown(M + '/keep.txt', group=os.getgid())",
+    "pathlib_rename": "pathlib.Path('staged.txt').rename(M + '/x')",
+    "pathlib_touch": "pathlib.Path(M + '/keep.txt').touch()",
+    "tempfile_mkstemp": "tempfile.mkstemp(dir=M)",
+    "tempfile_mkdtemp": "tempfile.mkdtemp(dir=M)",
+    # first fool or rewrite what the check relies on, then move a file out
+    "bytes_paths": "os.rename(b'staged.txt', (M + '/x').encode())",
+    "str_subclass_path": "class S(str):\n    def startswith(self, *a):\n        return False\n"
+                         "    def split(self, *a):\n        return ['x']\n    def __eq__(self, o):\n        return True\n"
+                         "    __hash__ = str.__hash__\nos.rename('staged.txt', S(M + '/x'))",
+    "int_subclass_fd": "class I(int):\n    def __index__(self):\n        return 1\n"
+                       "    def __format__(self, spec):\n        return '1'\n"
+                       "os.fchmod(I(os.open(M + '/keep.txt', os.O_RDONLY)), 0o600)",
+    "rebound_os_functions": "import stat\nW = os.getcwd()\n"
+                            "os.lstat = lambda p, *a, **k: os.stat_result((stat.S_IFLNK | 0o777,) + (0,) * 9)\n"
+                            "os.readlink = lambda p, *a, **k: W\nos.getcwd = lambda: W\nos.fsdecode = lambda p: W\n"
+                            "os.path.realpath = lambda p, *a, **k: W\nos.rename('staged.txt', M + '/x')",
+    "rebound_stat_result": "os.stat_result.st_mode = property(lambda s: 0o120777)\n"
+                           "os.rename('staged.txt', M + '/x')",
+    "rebound_builtins": "import builtins\nbuiltins.any = lambda it: False\nbuiltins.all = lambda it: True\n"
+                        "builtins.repr = lambda o: ''\nos.rename('staged.txt', M + '/x')",
+    "rebound_boot_globals": "import sys\nboot = vars(sys.modules['__main__'])\n"
+                            "for k, v in list(boot.items()):\n    if k.startswith('_') and callable(v):\n"
+                            "        boot[k] = lambda *a, **k: True\n    elif isinstance(v, (dict, frozenset, tuple)):\n"
+                            "        boot[k] = type(v)()\nos.rename('staged.txt', M + '/x')",
+    "rewrite_hook_state_from_traceback": (
+        "try:\n    open('/etc/passwd')\nexcept PermissionError as e:\n    tb = e.__traceback__\n"
+        "while tb:\n    for v in list(tb.tb_frame.f_locals.values()):\n"
+        "        for c in getattr(v, '__closure__', None) or ():\n            c.cell_contents = ('/',)\n"
+        "        for d in getattr(v, '__defaults__', None) or ():\n"
+        "            if isinstance(d, (dict, list, set)):\n                d.clear()\n"
+        "        try:\n            v.__defaults__ = None\n        except Exception:\n            pass\n"
+        "    tb = tb.tb_next\nos.rename('staged.txt', M + '/x')"),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("attempt", sorted(OUTSIDE_ATTEMPTS))
+def test_file_outside_cannot_be_created_moved_or_changed(mode, attempt, marker):
+    before = listing(marker)
+    box = PythonSandbox(LIMITS, isolation=mode, python_path=(str(marker),))
+    res = box.run(PRELUDE.format(marker=str(marker)) + OUTSIDE_ATTEMPTS[attempt])
+    assert listing(marker) == before
+    assert not res.ok, res.output
+    if mode == "audit":  # refused by the hook, not merely by file permissions
+        assert "PermissionError: sandbox:" in res.output, res.output
+
+
+def test_replace_into_an_unreadable_outside_directory_fails(marker):
+    before = listing(marker)
+    res = PythonSandbox(LIMITS, isolation="audit").run(
+        f"open('staged.txt', 'w').write('x')\nimport os\nos.replace('staged.txt', {str(marker / 'x')!r})")
+    assert listing(marker) == before
+    assert "PermissionError: sandbox:" in res.output, res.output
+
+
+@pytest.mark.parametrize("mode", [*MODES[:1], pytest.param("audit", marks=pytest.mark.xfail(
+    strict=True, reason="os.mkfifo and os.mknod raise no audit event (README: not covered)"))])
+def test_mkfifo_and_mknod_outside_fail(mode, marker):
+    box = PythonSandbox(LIMITS, isolation=mode)
+    res = box.run(f"import os, stat\nos.mkfifo({str(marker / 'fifo')!r})\n"
+                  f"os.mknod({str(marker / 'node')!r}, 0o644 | stat.S_IFREG)")
+    assert not res.ok
+    assert sorted(os.listdir(marker)) == ["empty", "keep.txt", "sub"]
+
+
+INSIDE_PROGRAM = """\
+import os, pathlib, shutil, tempfile
+open('a.txt', 'w').write('hello')
+os.rename('a.txt', 'b.txt')
+os.replace('b.txt', 'c.txt')
+os.link('c.txt', 'hard.txt')
+os.makedirs('d/e')
+os.mkdir('gone')
+os.rmdir('gone')
+os.chmod('c.txt', 0o600)
+os.chown('c.txt', os.getuid(), os.getgid())
+os.utime('c.txt', (1_700_000_000, 1_700_000_000))
+open('t.txt', 'w').write('long text')
+os.truncate('t.txt', 4)
+fd = os.open('t.txt', os.O_RDWR)
+os.ftruncate(fd, 2)
+os.fchmod(fd, 0o640)
+os.utime(fd, (1_700_000_100, 1_700_000_100))
+os.close(fd)
+d = os.open('d', os.O_RDONLY)
+os.mkdir('at', dir_fd=d)
+os.close(os.open('new.txt', os.O_CREAT | os.O_WRONLY, dir_fd=d))
+os.rename('new.txt', 'moved.txt', src_dir_fd=d, dst_dir_fd=d)
+os.chmod('moved.txt', 0o604, dir_fd=d)
+os.utime('moved.txt', (1_700_000_200, 1_700_000_200), dir_fd=d)
+os.link('moved.txt', 'linked.txt', src_dir_fd=d, dst_dir_fd=d)
+os.remove('linked.txt', dir_fd=d)
+os.rmdir('at', dir_fd=d)
+os.chdir('d/e')
+open('../../deep.txt', 'w').write('up')
+os.rename('../../deep.txt', '../deep.txt')
+os.chdir('../..')
+shutil.copyfile('c.txt', 'copy.txt')
+shutil.copy2('c.txt', 'copy2.txt')
+shutil.copytree('d', 'tree')
+shutil.move('tree', 'tree2')
+shutil.rmtree('tree2')
+pathlib.Path('p.txt').write_text('p')
+pathlib.Path('p.txt').rename('q.txt')
+pathlib.Path('q.txt').unlink()
+tempfile.mkdtemp(dir='.', prefix='tmpdir')
+os.remove('hard.txt')
+for root, dirs, files in os.walk('.'):
+    dirs.sort()
+    for name in sorted(files):
+        print(os.path.join(root, name), repr(open(os.path.join(root, name)).read()))
+    for name in dirs:
+        print(os.path.join(root, 'tmpdir*' if name.startswith('tmpdir') else name) + '/')
+for name in ('c.txt', 'copy2.txt', 't.txt', 'd/moved.txt'):
+    st = os.stat(name)
+    print(name, oct(st.st_mode & 0o777), int(st.st_mtime))
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_same_operations_inside_the_work_dir_work(mode):
+    res = PythonSandbox(LIMITS, isolation=mode).run(INSIDE_PROGRAM)
+    assert res.ok, res.output
+    assert res.output.splitlines() == [
+        "./c.txt 'hello'", "./copy.txt 'hello'", "./copy2.txt 'hello'", "./t.txt 'lo'", "./d/", "./tmpdir*/",
+        "./d/deep.txt 'up'", "./d/moved.txt ''", "./d/e/",
+        "c.txt 0o600 1700000000", "copy2.txt 0o600 1700000000", "t.txt 0o640 1700000100",
+        "d/moved.txt 0o604 1700000200",
+    ]
+
+
+@pytest.fixture
+def audit_hook(tmp_path, marker):
+    """The audit hook itself, called directly (not installed) on a work dir that holds a symlink
+    to the marker: such a link cannot be made from inside, but the check must not rely on that."""
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    (work / "out").symlink_to(marker)
+    (work / "f.txt").write_text("x")
+    return work, _audit_hook_factory(str(work), [], [])
+
+
+def refused(hook, event: str, *args) -> bool:
+    try:
+        hook(event, args)
+    except PermissionError as exc:
+        assert str(exc).startswith("sandbox:")
+        return True
+    return False
+
+
+def test_audit_hook_resolves_symlinks_and_dotdot(audit_hook, marker, monkeypatch):
+    work, hook = audit_hook
+    wr = os.O_WRONLY | os.O_CREAT
+    assert refused(hook, "open", f"{work}/out/x", "w", wr)           # writing through the link
+    assert refused(hook, "os.chmod", f"{work}/out", 0o600, -1)        # chmod follows it
+    assert refused(hook, "os.rename", f"{work}/f.txt", f"{work}/out/x", -1, -1)
+    assert refused(hook, "os.mkdir", f"{work}/sub/../../x", 0o777, -1)
+    assert not refused(hook, "os.remove", f"{work}/out", -1)          # the link itself is inside
+    assert not refused(hook, "os.rename", f"{work}/out", f"{work}/sub/out", -1, -1)
+    assert not refused(hook, "os.mkdir", f"{work}/sub/../y", 0o777, -1)
+    monkeypatch.chdir(work / "sub")
+    assert refused(hook, "os.mkdir", "../../x", 0o777, -1)
+    assert refused(hook, "os.rename", "../f.txt", "../out/f.txt", -1, -1)
+    assert not refused(hook, "os.rename", "../f.txt", "g.txt", -1, -1)
+    assert not refused(hook, "os.listdir", None)                       # os.listdir(): the cwd
+
+
+def test_audit_hook_resolves_dir_fds(audit_hook, marker, monkeypatch):
+    work, hook = audit_hook
+    monkeypatch.chdir(work)
+    closed = os.open(work, os.O_RDONLY)
+    os.close(closed)
+    assert refused(hook, "os.mkdir", "x", 0o777, closed)                 # an fd that names nothing
+    assert refused(hook, "os.mkdir", "x", 0o777, 1)                      # nor does a pipe or a tty
+    with dir_fd(work / "sub") as inside:
+        with dir_fd(marker) as outside:
+            assert refused(hook, "os.mkdir", "x", 0o777, outside)
+            assert refused(hook, "os.rename", "f.txt", "x", inside, outside)
+            assert not refused(hook, "os.rename", "../f.txt", "x", inside, inside)
+            assert refused(hook, "os.remove", "../../x", inside)
+            assert not refused(hook, "os.mkdir", f"{work}/x", 0o777, outside)  # absolute: fd unused
+            assert refused(hook, "os.chmod", outside, 0o700, -1)             # fchmod of the fd itself
+            # os.open's event leaves out its dir_fd: a relative path must stay inside from every
+            # directory an open fd names
+            assert not refused(hook, "open", f"{work}/new", None, os.O_WRONLY | os.O_CREAT)
+            assert refused(hook, "open", "new", None, os.O_WRONLY | os.O_CREAT)
+            assert not refused(hook, "open", "new", "w", os.O_WRONLY | os.O_CREAT)  # open(): no dir_fd
+        assert not refused(hook, "open", "new", None, os.O_WRONLY | os.O_CREAT)
+        assert refused(hook, "open", "../../x", None, os.O_RDONLY)         # from sub/ it leaves work
+
+
+@contextlib.contextmanager
+def dir_fd(path: Path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def test_audit_hook_holds_nothing_the_code_could_rebind(tmp_path):
+    """The hook and all it calls read no global, builtin or closure cell, and their defaults are
+    immutable: rebinding os.lstat, builtins.any or the boot module's names, or reaching these
+    functions through a traceback's frames, cannot change a check."""
+    seen, todo = set(), [_audit_hook_factory(str(tmp_path), [], [])]
+    while todo:
+        fn = todo.pop()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        assert fn.__closure__ is None and fn.__kwdefaults__ is None, fn
+        codes = [fn.__code__]
+        while codes:
+            code = codes.pop()
+            codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+            loads = {i.opname for i in dis.get_instructions(code)} & {
+                "LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF", "LOAD_CLOSURE"}
+            assert not loads, f"{fn.__qualname__} reads {loads}"
+        values = list(fn.__defaults__ or ())
+        while values:
+            value = values.pop()
+            if isinstance(value, types.FunctionType):
+                todo.append(value)
+            elif isinstance(value, (tuple, frozenset)):
+                values += list(value)
+            elif isinstance(value, types.MappingProxyType):
+                values += list(value.keys()) + list(value.values())
+            elif isinstance(value, type):
+                assert value.__module__ == "builtins", value
+            else:
+                assert isinstance(value, (str, bytes, int, type(None), slice, types.BuiltinFunctionType,
+                                          types.MethodDescriptorType, types.WrapperDescriptorType)), (fn, value)
+    assert len(seen) >= 6  # hook, check_open, refuse, _resolve, _walk, _exact, ...
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_naming_a_pid_to_the_supervisor_kills_nothing(mode):
+    victim = subprocess.Popen(["sleep", "30"])
+    try:  # the supervisor kills the pid its report pipe names; the code must not reach that pipe
+        code = (f"import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'{victim.pid}\\n')\n"
+                "    except OSError:\n        pass")
+        PythonSandbox(LIMITS, isolation=mode).run(code)
+        assert victim.poll() is None, "the sandbox got a process outside killed"
+    finally:
+        victim.kill()
+        victim.wait()
 
 
 # -- secrets and other processes -------------------------------------------------------------

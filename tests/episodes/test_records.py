@@ -15,9 +15,9 @@ import stepgym
 from stepgym.agents import OraclePolicy, RandomPolicy
 from stepgym.envs import EnvPool
 from stepgym.episodes import Episode, EpisodeWriter, RecordEpisodes, Step, read_episodes
-from stepgym.episodes.collect import EpisodeJob, collect_episodes
 from stepgym.episodes.export import to_dataset, to_parquet
 from stepgym.episodes.viewer import write_report
+from stepgym.runner import EpisodeJob, collect_episodes
 
 
 def _episode(i: int) -> Episode:

@@ -74,3 +74,88 @@ def test_kl_k3_and_entropy_terms():
 def test_sft_loss_is_mean_nll():
     lp = torch.log(torch.tensor([[0.5, 0.25, 1.0]]))
     assert_close(sft_loss(lp, torch.tensor([[1, 1, 0]])), torch.tensor(-(math.log(0.5) + math.log(0.25)) / 2))
+
+
+# -- the registered losses -------------------------------------------------------------------------
+
+from stepgym.trainers.config import TrainConfig  # noqa: E402
+from stepgym.trainers.losses import LOSSES, LossInputs, gspo_loss  # noqa: E402
+from stepgym.trainers.trainer import resolve_loss_settings  # noqa: E402
+
+
+def test_gspo_uses_one_ratio_per_sequence_and_clips_whole_sequences():
+    old = torch.zeros(2, 2, dtype=torch.float64)
+    # sequence 0: token ratios 1.2 and 1.0 -> s0 = sqrt(1.2); sequence 1: one token of ratio 0.5
+    new = _lp([[1.2, 1.0], [0.5, 1.0]]).requires_grad_(True)
+    mask = torch.tensor([[1, 1], [1, 0]])
+    adv = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    out = gspo_loss(new, old, adv, mask, clip_low=0.2, clip_high=0.28)
+    s0 = math.sqrt(1.2)
+    # A=+1: -s0 (inside the bounds); A=-1: max(0.5, clip(0.5, 0.8, 1.28)) = 0.8 (clipped)
+    assert_close(out.pg_loss, torch.tensor((-s0 + 0.8) / 2, dtype=torch.float64))
+    assert_close(out.clip_fraction, torch.tensor(0.5, dtype=torch.float64))
+    out.loss.backward()
+    # d/dlogp of -s0 is -s0 / |y0| per token, averaged over the 2 sequences; the clipped sequence gets 0
+    assert_close(new.grad, torch.tensor([[-s0 / 4, -s0 / 4], [0.0, 0.0]], dtype=torch.float64))
+
+
+def test_gspo_default_bounds_clip_a_sequence_that_ppo_would_not():
+    old = torch.zeros(1, 2, dtype=torch.float64)
+    new = _lp([[1.1, 1.1]]).requires_grad_(True)
+    out = LOSSES.get("gspo")(LossInputs(new, old, torch.tensor([1.0], dtype=torch.float64), torch.ones(1, 2)),
+                             resolve_loss_settings(TrainConfig(loss="gspo")))
+    assert_close(out.pg_loss, torch.tensor(-(1 + 4e-4), dtype=torch.float64))  # clipped at 1 + 4e-4
+    out.loss.backward()
+    assert_close(new.grad, torch.zeros(1, 2, dtype=torch.float64))
+
+
+def test_gspo_rejects_token_advantages():
+    with pytest.raises(ValueError, match="one advantage per sequence"):
+        gspo_loss(torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(2, 3), torch.ones(2, 3))
+
+
+def test_dr_grpo_sums_tokens_over_a_constant():
+    v = torch.tensor([[1.0, 2.0, 3.0], [10.0, 0.0, 0.0]])
+    m = torch.tensor([[1, 1, 1], [1, 0, 0]])
+    assert_close(aggregate(v, m, "sum-constant", constant=4), torch.tensor((6.0 + 10.0) / (2 * 4)))
+    with pytest.raises(ValueError, match="positive constant"):
+        aggregate(v, m, "sum-constant")
+    # ratio 1, A = [1, -2]: token losses -1,-1,-1 and +2; summed (-1) over B * constant = 2 * 3
+    lp = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)
+    settings = resolve_loss_settings(TrainConfig(loss="dr_grpo", max_new_tokens=3))
+    out = LOSSES.get("dr_grpo")(LossInputs(lp, lp.detach(), torch.tensor([1.0, -2.0], dtype=torch.float64), m), settings)
+    assert_close(out.pg_loss, torch.tensor(-1.0 / 6, dtype=torch.float64))
+    out.loss.backward()
+    # no 1/|o| length normalisation: every token of a sequence gets the same weight, long or short
+    assert_close(lp.grad, torch.tensor([[-1 / 6, -1 / 6, -1 / 6], [2 / 6, 0.0, 0.0]], dtype=torch.float64))
+
+
+def test_dr_grpo_needs_advantages_without_std():
+    with pytest.raises(ValueError, match="normalize='mean'"):
+        resolve_loss_settings(TrainConfig(loss="dr_grpo", normalize="mean_std"))
+
+
+def test_dapo_preset_is_clip_higher_token_mean():
+    s = resolve_loss_settings(TrainConfig(loss="dapo"))
+    assert (s.clip_low, s.clip_high, s.aggregation) == (0.2, 0.28, "token-mean")
+    old = torch.zeros(1, 3, dtype=torch.float64)
+    new = _lp([[1.5, 1.25, 0.7]])
+    out = LOSSES.get("dapo")(LossInputs(new, old, torch.tensor([1.0], dtype=torch.float64), torch.ones(1, 3)), s)
+    # A=+1: -min(r, 1.28) per token; the lower bound does not bind for positive advantages
+    assert_close(out.pg_loss, torch.tensor(-(1.28 + 1.25 + 0.7) / 3, dtype=torch.float64))
+    ppo = LOSSES.get("ppo")(LossInputs(new, old, torch.tensor([1.0], dtype=torch.float64), torch.ones(1, 3)),
+                            resolve_loss_settings(TrainConfig(loss="ppo")))
+    assert_close(ppo.pg_loss, torch.tensor(-(1.2 + 1.2 + 0.7) / 3, dtype=torch.float64))
+
+
+def test_config_values_override_a_loss_default():
+    s = resolve_loss_settings(TrainConfig(loss="dapo", clip_high=0.4, aggregation="sequence-mean"))
+    assert (s.clip_high, s.aggregation) == (0.4, "sequence-mean")
+
+
+def test_importance_weights_scale_the_surrogate():
+    old = torch.zeros(2, 1, dtype=torch.float64)
+    lp = torch.zeros(2, 1, dtype=torch.float64, requires_grad=True)
+    out = ppo_loss(lp, old, torch.tensor([1.0, 1.0], dtype=torch.float64), torch.ones(2, 1), dual_clip=None,
+                   weights=torch.tensor([0.5, 2.0], dtype=torch.float64))
+    assert_close(out.pg_loss, torch.tensor(-(0.5 + 2.0) / 2, dtype=torch.float64))

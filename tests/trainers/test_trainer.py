@@ -32,10 +32,11 @@ def _rl_rows(run_dir):
 def finished_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
     trainer = Trainer(_cfg(run_dir), progress=False)
-    init = {k: v.clone() for k, v in trainer.policy.model.state_dict().items()}
+    trainer.run(stop_after=0)  # SFT and its evaluation only
+    after_sft = {k: v.clone() for k, v in trainer.policy.model.state_dict().items()}
     results = trainer.run()
     trainer.close()
-    return run_dir, init, trainer, results
+    return run_dir, after_sft, trainer, results
 
 
 def test_sft_lowers_the_loss(finished_run):
@@ -46,13 +47,18 @@ def test_sft_lowers_the_loss(finished_run):
 
 
 def test_rl_changes_parameters_and_logs(finished_run):
-    run_dir, init, trainer, results = finished_run
-    after = trainer.policy.model.state_dict()
-    assert any(not torch.equal(init[k], after[k]) for k in init)
+    run_dir, after_sft, trainer, results = finished_run
     rl = [r for r in _rl_rows(run_dir) if r["phase"] == "rl"]
     assert [r["iteration"] for r in rl] == [0, 1]
-    for key in ("rollout_success", "episode_length", "clip_fraction", "approx_kl", "entropy", "env_steps"):
-        assert key in rl[0] or rl[0]["rows_trained"] == 0
+    trained = [r for r in rl if r["rows_trained"] > 0]
+    assert trained, "no iteration trained on any row: the test config gives RL nothing to learn from"
+    after = trainer.policy.model.state_dict()
+    assert any(not torch.equal(after_sft[k], after[k]) for k in after_sft)  # RL itself moved the weights
+    for key in ("clip_fraction", "approx_kl", "entropy", "adv_abs_mean", "logprob_mismatch", "grad_norm"):
+        assert key in trained[0], key
+    assert trained[0]["adv_abs_mean"] > 0 and trained[0]["logprob_mismatch"] < 1e-3
+    for key in ("rollout_success", "episode_length", "env_steps", "groups_dropped", "infra_failures"):
+        assert key in rl[0], key
     assert set(results) >= {"before_sft", "after_sft", "final"}
     assert (run_dir / "learning_curve.png").stat().st_size > 1000
     assert (run_dir / "checkpoint" / "model" / "config.json").exists()
@@ -97,3 +103,131 @@ def test_env_step_budget_stops_rl_and_evaluates_the_last_iteration(tmp_path):
     assert results["final"] == rl[0]["eval_success"]
     with pytest.raises(ValueError, match="env_step_budget=0"):
         TrainConfig(env_step_budget=0)
+
+
+class FlakySokoban:
+    """Sokoban whose first episode from each of some reset seeds dies of an 'infrastructure'
+    failure at its second step (as a crashed browser does: truncated, `info["error"]`)."""
+
+    attempts: dict[int, int] = {}  # resets per seed so far
+    failing: set[int] = set()
+    fail_first = 0  # the first N resets of a failing seed die
+
+    @classmethod
+    def make(cls, **kwargs):
+        from stepgym.envs.sokoban.env import SokobanEnv
+
+        class Env(SokobanEnv):
+            def reset(self, *, seed=None, options=None):
+                self._seed = seed
+                cls.attempts[seed] = cls.attempts.get(seed, 0) + 1
+                self._doomed = seed in cls.failing and cls.attempts[seed] <= cls.fail_first
+                return super().reset(seed=seed, options=options)
+
+            def step(self, action):
+                obs, reward, term, trunc, info = super().step(action)
+                if self._doomed and self.steps == 2 and not term:
+                    return obs, 0.0, False, True, {**info, "error": "simulated: the browser died"}
+                return obs, reward, term, trunc, info
+
+        return Env(**kwargs)
+
+
+@pytest.mark.parametrize("mode", ["drop", "retry"])
+def test_infrastructure_failures_are_retried_or_dropped_never_scored(tmp_path, mode):
+    import stepgym
+
+    stepgym.register("test/FlakySokoban-v0", entry_point=FlakySokoban.make)
+    cfg = _cfg(tmp_path, env_id="test/FlakySokoban-v0", sft_episodes=0, tasks_per_iteration=3,
+               on_env_failure=mode, filter_groups=False)
+    trainer = Trainer(cfg, progress=False)
+    try:
+        specs = trainer.sample_groups(0)
+        FlakySokoban.attempts.clear()
+        FlakySokoban.failing = {specs[1].seed}  # every episode of the second group fails, once
+        FlakySokoban.fail_first = cfg.group_size
+        batch, stats = trainer.collect(0)
+    finally:
+        trainer.close()
+    assert stats["groups_failed"] == 1
+    assert not any(e.infra_failure for e in batch.episodes)
+    if mode == "drop":
+        assert [g.group_id for g in batch.groups] == [specs[0].group_id, specs[2].group_id]
+        assert stats["groups_lost_to_failures"] == 1 and stats["groups_retried"] == 0
+    else:
+        assert [g.group_id for g in batch.groups] == [s.group_id for s in specs]
+        assert stats["groups_retried"] == 1 and stats["groups_lost_to_failures"] == 0
+        assert FlakySokoban.attempts[specs[1].seed] == 2 * cfg.group_size  # played twice, G episodes each
+
+
+def test_recomputed_old_logprobs_and_truncated_importance_weights(tmp_path):
+    cfg = _cfg(tmp_path, sft_episodes=0, iterations=1, old_logprobs="recompute", importance_cap=2.0,
+               filter_groups=False, tasks_per_iteration=2)
+    trainer = Trainer(cfg, progress=False)
+    try:
+        m = trainer.iteration(0)
+    finally:
+        trainer.close()
+    # on-policy rows: the trainer's pi_old equals the sampler's, so every weight is 1
+    assert m["logprob_mismatch"] < 1e-3
+    assert m["is_weight_mean"] == pytest.approx(1.0, abs=1e-3) and m["is_weight_max"] <= 1.0 + 1e-3
+    with pytest.raises(ValueError, match="importance_cap needs old_logprobs='recompute'"):
+        TrainConfig(importance_cap=2.0)
+
+
+def _tiny_suite(path, infeasible=False):
+    import gzip
+
+    from stepgym.envs.sokoban.env import builtin_suite
+
+    tasks = list(builtin_suite("sokoban_6x6_1box").split("train"))[:4]
+    with gzip.open(path, "wt") as f:
+        for t in tasks:
+            f.write(json.dumps({**t.to_record(), "infeasible": infeasible}) + "\n")
+    return str(path)
+
+
+def test_task_filter_plays_every_task_and_refuses_to_train_on_nothing(tmp_path):
+    levels = _tiny_suite(tmp_path / "four.jsonl.gz")
+    cfg = _cfg(tmp_path / "run", sft_episodes=0, iterations=0, task_filter_tries=3,
+               env_kwargs={"image": False, "max_steps": 6, "levels": levels}, eval_split="train")
+    trainer = Trainer(cfg, progress=False)
+    try:
+        # the untrained model writes no valid move, so it solves nothing: training would be empty
+        with pytest.raises(RuntimeError, match="kept no train task.*4 tasks in 3 tries"):
+            trainer.filter_tasks()
+    finally:
+        trainer.close()
+    table = json.loads((tmp_path / "run" / "task_filter.json").read_text())
+    assert set(table["success"]) == {t.task_id for t in trainer.eval_tasks}
+    assert set(table["success"].values()) == {0.0} and table["kept"] == [] and table["tries"] == 3
+
+
+def test_task_filter_keeps_solved_feasible_tasks_from_its_table(tmp_path):
+    levels = _tiny_suite(tmp_path / "four.jsonl.gz")
+    cfg = _cfg(tmp_path / "run", sft_episodes=0, iterations=0, task_filter_tries=2,
+               env_kwargs={"image": False, "max_steps": 6, "levels": levels}, eval_split="train")
+    ids = [f"sokoban_6x6_1box-train-000{i}" for i in range(4)]
+    (tmp_path / "run").mkdir()
+    # a table from an earlier start of this run (resume): it is read, not played again
+    (tmp_path / "run" / "task_filter.json").write_text(json.dumps({"success": dict(zip(ids, [0.5, 0.0, 1.0, 0.0]))}))
+    trainer = Trainer(cfg, progress=False)
+    try:
+        trainer.filter_tasks()
+        assert [t.task_id for t in trainer.train_tasks] == [ids[0], ids[2]]
+    finally:
+        trainer.close()
+
+
+def test_task_filter_drops_infeasible_tasks(tmp_path):
+    levels = _tiny_suite(tmp_path / "four.jsonl.gz", infeasible=True)
+    cfg = _cfg(tmp_path / "run", sft_episodes=0, iterations=0, task_filter_tries=1,
+               env_kwargs={"image": False, "max_steps": 6, "levels": levels}, eval_split="train")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "task_filter.json").write_text(json.dumps({"success": {f"sokoban_6x6_1box-train-000{i}": 1.0 for i in range(4)}}))
+    trainer = Trainer(cfg, progress=False)
+    try:
+        with pytest.raises(RuntimeError, match="kept no train task"):
+            trainer.filter_tasks()
+    finally:
+        trainer.close()

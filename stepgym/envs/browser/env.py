@@ -2,22 +2,48 @@
 
 It serves one inlined page from the env's own 127.0.0.1 server, keeps one `Session` per env,
 turns a dead browser into a truncated step (`info["error"]`) that the next reset recovers from,
-lets seed s pick task s mod N, and advances scripted oracles only on their own actions.
-Subclasses set `asset_family`, `page` and `snapshot_function`, provide `_page_html()` and, if
-they need them, `context_options()` and `_crash_info()`.
+lets seed s pick task s mod N, turns Playwright errors into `BrowserDied` or `ActionError`
+(`_refused_as`), and advances scripted oracles only on their own actions.
+Subclasses set `asset_family`, `page`, `inlined_files` and `snapshot_function` and, if they
+need them, override `context_options()` and `_crash_info()`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from stepgym.envs.browser.server import StaticServer
 from stepgym.envs.browser.session import BrowserDied, Session
-from stepgym.envs.core import StepEnv
+from stepgym.envs.core import ActionError, StepEnv
 from stepgym.envs.tasks import Task
 from stepgym.paths import asset_path
+
+# how index.html links each kind of file, and the element its inlined text goes in
+_LINKS = {".css": ('<link rel="stylesheet" href="{}">', "style"), ".js": ('<script src="{}"></script>', "script")}
+
+
+@functools.cache
+def inlined_page(family: str, files: tuple[str, ...]) -> str:
+    """assets/<family>/index.html with `files` (its stylesheets and scripts) inlined.
+
+    One request per reset instead of one per file. A file index.html no longer links is an
+    error, so that a renamed asset cannot silently drop out of the page.
+    """
+    root = asset_path(family)
+    html = (root / "index.html").read_text(encoding="utf-8")
+    for name in files:
+        link, wrap = _LINKS[Path(name).suffix]
+        tag = link.format(name)
+        if tag not in html:
+            raise ValueError(f"assets/{family}/index.html lost {tag!r}; inlined_page() needs it")
+        html = html.replace(tag, f"<{wrap}>\n{(root / name).read_text(encoding='utf-8')}\n</{wrap}>")
+    return html
 
 
 class BrowserEnv(StepEnv):
@@ -25,6 +51,8 @@ class BrowserEnv(StepEnv):
 
     asset_family: ClassVar[str] = ""  # assets/<family> is served as the env's static root
     page: ClassVar[str] = "/index.html"  # path of the inlined page
+    #: stylesheets and scripts of assets/<family>/index.html inlined into the page, in link order
+    inlined_files: ClassVar[tuple[str, ...]] = ()
     #: source of a page function (no arguments) that returns what a step observes besides pixels
     #: (app state, element list) as JSON; read once per step, together with the screenshot
     snapshot_function: ClassVar[str] = ""
@@ -47,7 +75,7 @@ class BrowserEnv(StepEnv):
     # -- hooks ------------------------------------------------------------------------------
     def _page_html(self) -> str:
         """The page's HTML with its scripts and styles inlined (one request per reset)."""
-        raise NotImplementedError
+        return inlined_page(self.asset_family, self.inlined_files)
 
     def context_options(self) -> dict[str, Any]:
         """Extra browser-context options (mobile emulation, touch)."""
@@ -110,6 +138,21 @@ class BrowserEnv(StepEnv):
             return super().step(action)
         except BrowserDied as exc:
             return self._crashed(str(exc))
+
+    @contextlib.contextmanager
+    def _refused_as(self, what: str) -> Iterator[None]:
+        """Inside the block, a Playwright error becomes `BrowserDied` when the browser is gone
+        (the step is then truncated, an infrastructure failure) and otherwise the agent's
+        `ActionError` "`what`: <the error's first line>" (the page refused the input)."""
+        try:
+            yield
+        except (ActionError, BrowserDied):
+            raise
+        except Exception as exc:  # noqa: BLE001 - Playwright raises plain errors for both cases
+            err = self._session.guard(exc)
+            if isinstance(err, BrowserDied):
+                raise err from exc
+            raise ActionError(f"{what}: {str(exc).splitlines()[0]}") from None
 
     def _snapshot(self) -> dict[str, Any]:
         """The page's per-step JSON (`snapshot_function`), read once per step and cached.

@@ -6,15 +6,13 @@ with evaluators over the apps' state, a screenshot plus an accessibility text pe
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-from stepgym.envs.browser import BrowserDied
 from stepgym.envs.browser.env import BrowserEnv
-from stepgym.envs.core import ActionError, Outcome
+from stepgym.envs.core import Outcome
 from stepgym.envs.desktop import actions as A
 from stepgym.envs.desktop.evaluator import evaluate, validate
 from stepgym.envs.tasks import Task, TaskSuite
@@ -53,20 +51,6 @@ SPACES = ("computer_13", "pyautogui")
 PAGE = "/desktop.html"
 
 
-@functools.lru_cache(maxsize=1)
-def inlined_page() -> str:
-    """index.html with its stylesheet and scripts inlined: one request per reset instead of four."""
-    root = asset_path("desktop")
-    html = (root / "index.html").read_text(encoding="utf-8")
-    for tag, name, wrap in (('<link rel="stylesheet" href="desktop.css">', "desktop.css", "style"),
-                            ('<script src="formula.js"></script>', "formula.js", "script"),
-                            ('<script src="desktop.js"></script>', "desktop.js", "script")):
-        if tag not in html:
-            raise ValueError(f"assets/desktop/index.html lost {tag!r}; inlined_page() needs it")
-        html = html.replace(tag, f"<{wrap}>\n{(root / name).read_text(encoding='utf-8')}\n</{wrap}>")
-    return html
-
-
 def load_tasks(source: str | Path | TaskSuite = "default") -> TaskSuite:
     """Desktop tasks from OSWorld-style JSON: a folder of one-task `.json` files, a `.jsonl`, or a suite."""
     if isinstance(source, TaskSuite):
@@ -99,6 +83,7 @@ class DesktopEnv(BrowserEnv):
     visual = True
     asset_family = "desktop"
     page = PAGE
+    inlined_files = ("desktop.css", "formula.js", "desktop.js")
     snapshot_function = "() => ({state: desktop.state(), a11y: window.__stepgymA11y()})"  # state + a11y text
 
     def __init__(
@@ -169,15 +154,8 @@ class DesktopEnv(BrowserEnv):
             if a["action_type"] == "WAIT":
                 continue
             session.check()
-            try:
+            with self._refused_as(f"the browser refused {a['action_type']}"):
                 A.apply_action(session.page, a, self._mouse)
-            except BrowserDied:
-                raise
-            except Exception as exc:  # noqa: BLE001 - Playwright errors: a dead browser or a refused input
-                err = session.guard(exc)
-                if isinstance(err, BrowserDied):
-                    raise err from exc
-                raise ActionError(f"the browser refused {a['action_type']}: {str(exc).splitlines()[0]}") from None
         if final is not None:
             self._last_action = final
             score = self._score()
@@ -194,9 +172,6 @@ class DesktopEnv(BrowserEnv):
             self._session.evaluate("(steps) => desktop.config(steps)", evaluator["postconfig"])
             self._snap = None
         return evaluate(evaluator, self._snapshot()["state"], self._last_action)
-
-    def _page_html(self) -> str:
-        return inlined_page()
 
     def _crash_info(self) -> dict[str, Any]:
         return {"available_actions": []}

@@ -6,19 +6,16 @@ actions, delivered as real touch events; tasks are parameterised templates check
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from typing import Any
 
-from stepgym.envs.browser import BrowserDied
 from stepgym.envs.browser.env import BrowserEnv
 from stepgym.envs.core import ActionError, Outcome
 from stepgym.envs.mobile import actions as A
 from stepgym.envs.mobile.templates import TEMPLATES, Template, load_all
 from stepgym.envs.mobile.world import copy_world, make_world
 from stepgym.envs.tasks import Task, TaskSuite
-from stepgym.paths import asset_path
 
 PAGE = "/phone.html"
 UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -38,19 +35,6 @@ Reply with one JSON action (AndroidWorld format):
 {{"action_type": "open_app", "app_name": "Contacts"}}  {{"action_type": "wait"}}
 {{"action_type": "answer", "text": "..."}}  (for questions; then finish)
 {{"action_type": "status", "goal_status": "complete"}}  or  "infeasible" when the task cannot be done."""
-
-
-@functools.lru_cache(maxsize=1)
-def inlined_page() -> str:
-    """index.html with phone.css and phone.js inlined: one request per reset."""
-    root = asset_path("mobile")
-    html = (root / "index.html").read_text(encoding="utf-8")
-    for tag, name, wrap in (('<link rel="stylesheet" href="phone.css">', "phone.css", "style"),
-                            ('<script src="phone.js"></script>', "phone.js", "script")):
-        if tag not in html:
-            raise ValueError(f"assets/mobile/index.html lost {tag!r}; inlined_page() needs it")
-        html = html.replace(tag, f"<{wrap}>\n{(root / name).read_text(encoding='utf-8')}\n</{wrap}>")
-    return html
 
 
 def template_suite(names: list[str] | None = None) -> TaskSuite:
@@ -88,6 +72,7 @@ class MobileEnv(BrowserEnv):
     visual = True
     asset_family = "mobile"
     page = PAGE
+    inlined_files = ("phone.css", "phone.js")
     snapshot_function = "() => phone.snapshot()"  # app state, screen and element list
     action_examples = (
         '{"action_type": "open_app", "app_name": "Contacts"}', '{"action_type": "click", "index": 1}',
@@ -162,60 +147,60 @@ class MobileEnv(BrowserEnv):
         return (self._seen or self._snapshot())["elements"]
 
     def _apply(self, parsed: dict[str, Any]) -> Outcome:
-        s = self._session
-        s.check()
-        kind = parsed["action_type"]
-        w, h = self.viewport
+        self._session.check()
         try:
-            if kind == "status":
-                infeasible = parsed["goal_status"] == "infeasible"
-                score = self._score(infeasible)
-                return Outcome(reward=score, terminated=True, success=score >= 1.0)
-            if kind == "answer":
-                self._answer = parsed["text"]
-            elif kind in A.POINTED:
-                x, y = self._point(parsed)
-                if kind == "long_press":
-                    s.long_press(x, y)
-                else:
-                    s.tap(x, y)
-                    if kind == "double_tap":
-                        s.tap(x, y)
-            elif kind in ("scroll", "swipe"):
-                cx, cy = self._point(parsed, default=(w // 2, h // 2))
-                d = parsed["direction"]
-                if kind == "scroll":  # scrolling down means the finger moves up
-                    d = {"up": "down", "down": "up", "left": "right", "right": "left"}[d]
-                dx = {"left": -1, "right": 1}.get(d, 0) * w * 0.3
-                dy = {"up": -1, "down": 1}.get(d, 0) * h * 0.25
-                clamp = lambda v, hi: min(max(v, 1), hi - 2)  # noqa: E731
-                s.swipe((clamp(cx - dx, w), clamp(cy - dy, h)), (clamp(cx + dx, w), clamp(cy + dy, h)))
-            elif kind == "input_text":
-                self._input_text(parsed)
-            elif kind == "keyboard_enter":
-                s.page.keyboard.press("Enter")
-            elif kind == "navigate_home":
-                s.evaluate("() => phone.home()")
-            elif kind == "navigate_back":
-                s.evaluate("() => phone.back()")
-            elif kind == "open_app":
-                if not s.evaluate("(n) => phone.openApp(n)", parsed["app_name"]):
-                    apps = ", ".join(a["name"] for a in s.evaluate("() => phone.apps"))
-                    raise ActionError(f"no app named {parsed['app_name']!r:.40}; installed apps: {apps}")
-        except (ActionError, BrowserDied):
-            raise
-        except Exception as exc:  # noqa: BLE001 - Playwright errors: a dead browser or a refused input
-            err = s.guard(exc)
-            if isinstance(err, BrowserDied):
-                raise err from exc
-            raise ActionError(f"the phone refused {kind}: {str(exc).splitlines()[0]}") from None
+            with self._refused_as(f"the phone refused {parsed['action_type']}"):
+                final = self._perform(parsed)
         finally:
             self._snap = None
             self._image = None
+        if final is not None:
+            return final
         if self.steps + 1 >= self.max_steps:  # the step limit ends the episode: score it now
             score = self._score(False)
             return Outcome(reward=score, success=score >= 1.0)
         return Outcome()
+
+    def _perform(self, parsed: dict[str, Any]) -> Outcome | None:
+        """Carry out one parsed action on the phone; the Outcome of a `status` action, else None."""
+        s = self._session
+        kind = parsed["action_type"]
+        w, h = self.viewport
+        if kind == "status":
+            infeasible = parsed["goal_status"] == "infeasible"
+            score = self._score(infeasible)
+            return Outcome(reward=score, terminated=True, success=score >= 1.0)
+        if kind == "answer":
+            self._answer = parsed["text"]
+        elif kind in A.POINTED:
+            x, y = self._point(parsed)
+            if kind == "long_press":
+                s.long_press(x, y)
+            else:
+                s.tap(x, y)
+                if kind == "double_tap":
+                    s.tap(x, y)
+        elif kind in ("scroll", "swipe"):
+            cx, cy = self._point(parsed, default=(w // 2, h // 2))
+            d = parsed["direction"]
+            if kind == "scroll":  # scrolling down means the finger moves up
+                d = {"up": "down", "down": "up", "left": "right", "right": "left"}[d]
+            dx = {"left": -1, "right": 1}.get(d, 0) * w * 0.3
+            dy = {"up": -1, "down": 1}.get(d, 0) * h * 0.25
+            clamp = lambda v, hi: min(max(v, 1), hi - 2)  # noqa: E731
+            s.swipe((clamp(cx - dx, w), clamp(cy - dy, h)), (clamp(cx + dx, w), clamp(cy + dy, h)))
+        elif kind == "input_text":
+            self._input_text(parsed)
+        elif kind == "keyboard_enter":
+            s.page.keyboard.press("Enter")
+        elif kind == "navigate_home":
+            s.evaluate("() => phone.home()")
+        elif kind == "navigate_back":
+            s.evaluate("() => phone.back()")
+        elif kind == "open_app":
+            if not s.evaluate("(n) => phone.openApp(n)", parsed["app_name"]):
+                apps = ", ".join(a["name"] for a in s.evaluate("() => phone.apps"))
+                raise ActionError(f"no app named {parsed['app_name']!r:.40}; installed apps: {apps}")
 
     def _input_text(self, a: dict[str, Any]) -> None:
         s = self._session
@@ -242,9 +227,6 @@ class MobileEnv(BrowserEnv):
             return 0.0
         state = self._snapshot()["state"]
         return float(min(1.0, max(0.0, self._template.check(state, self._params, self._answer))))
-
-    def _page_html(self) -> str:
-        return inlined_page()
 
     def context_options(self) -> dict[str, Any]:
         return {"is_mobile": True, "has_touch": True, "device_scale_factor": self.device_scale_factor,

@@ -88,6 +88,7 @@ def parse_move(action: str | dict) -> str:
 
 
 def builtin_suite(name: str) -> TaskSuite:
+    """The shipped level suite `name` (assets/sokoban/NAME.jsonl.gz)."""
     return TaskSuite.load(asset_path("sokoban", f"{name}.jsonl.gz"), name=name)
 
 
@@ -111,12 +112,7 @@ class SokobanEnv(StepEnv):
         `procedural`: generate a fresh level at each reset from the reset seed instead
         (keys: height, width, num_boxes, min_moves, max_moves). `image=False` skips rendering."""
         self.visual = bool(image)
-        if isinstance(levels, TaskSuite):
-            suite = levels
-        elif str(levels).endswith((".jsonl", ".json", ".gz")):
-            suite = TaskSuite.load(levels)
-        else:
-            suite = builtin_suite(str(levels))
+        suite = TaskSuite.resolve(levels, builtin_suite)
         self.procedural = dict(procedural) if procedural else None
         super().__init__(suite, split=split, max_steps=max_steps, render_mode=render_mode)
         self.level: Level | None = None

@@ -10,8 +10,10 @@ namespace  unshare mount, network, PID, IPC and UTS namespaces (plus a user name
            reaper whose death kills every process left in the namespace, and a worker that sets
            rlimits and runs the code.
 audit      fallback when namespaces are unavailable: rlimits, nobody (when root) and a Python audit
-           hook that refuses sockets, process creation, signals, ctypes and file access outside
-           the work directory. Audit hooks are not a security boundary against native code.
+           hook that refuses sockets, process creation, signals, ctypes, symlinks, and every
+           file operation whose path (or dir_fd, or fd) leads outside the work directory (reads
+           of the Python install excepted). Audit hooks are not a security boundary against
+           native code.
 """
 
 import ast
@@ -23,6 +25,7 @@ import resource
 import signal
 import sys
 import traceback
+import types
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
@@ -240,78 +243,213 @@ def run_namespace(cfg: dict, code: str) -> None:
     os._exit(_run_user_code(code))
 
 
+# Audit events (CPython 3.11) that name a file-system path, each checked by triggering it: the
+# positions of its path arguments, each as (path index, index of the dir_fd it is relative to or
+# None, whether the call follows a final symlink). A path may also be an fd (fchmod, ftruncate,
+# futime, listdir(fd)). os.replace raises "os.rename", os.unlink "os.remove", os.lchown "os.chown",
+# os.lchflags "os.chflags"; shutil's helpers reduce to these and to "open". os.mkfifo, os.mknod,
+# os.stat, os.access and os.readlink raise no event.
+_WRITE_EVENTS = types.MappingProxyType({
+    "os.rename": ((0, 2, False), (1, 3, False)), "os.link": ((0, 2, True), (1, 3, False)),
+    "os.mkdir": ((0, 2, False),), "os.rmdir": ((0, 1, False),), "os.remove": ((0, 1, False),),
+    "os.chmod": ((0, 2, True),), "os.chown": ((0, 3, True),), "os.utime": ((0, 3, True),),
+    "os.truncate": ((0, None, True),), "os.setxattr": ((0, None, True),),
+    "os.removexattr": ((0, None, True),),
+    "os.chflags": ((0, None, True),),  # BSD and macOS only: absent on Linux
+})
+_READ_EVENTS = types.MappingProxyType({
+    "os.listdir": ((0, None, True),), "os.scandir": ((0, None, True),), "os.chdir": ((0, None, True),),
+    "glob.glob": ((0, None, True),), "os.getxattr": ((0, None, True),), "os.listxattr": ((0, None, True),),
+})
+_BLOCKED_EVENTS = frozenset({
+    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+    "subprocess.Popen", "os.kill", "os.killpg", "os.setsid", "ctypes.dlopen", "ctypes.dlsym",
+    "ctypes.cdata", "ctypes.call_function", "os.chroot",
+    "os.symlink",  # a symlink in the work directory could lead out of it later (moved, or raced)
+    "sys.remote_exec", "_posixsubprocess.fork_exec", "pty.spawn",
+    # ways to reach and rewrite this hook's own state
+    "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.addaudithook",
+    "sys.settrace", "sys.setprofile", "sys._current_frames",
+})
+_BLOCKED_MODULES = frozenset({"ctypes", "_ctypes", "_posixsubprocess", "_xxsubinterpreters",
+                              "_testcapi", "_testinternalcapi", "pty", "fcntl", "mmap"})
+_GUARDED_ATTRS = frozenset({"__code__", "__globals__", "__closure__", "__defaults__", "__kwdefaults__"})
+_S_IFMT, _S_IFLNK, _S_IFDIR = 0o170000, 0o120000, 0o040000
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_FS_ENCODING = sys.getfilesystemencoding()
+
+# The hook and everything it calls take what they use as default arguments, bound here before
+# the untrusted code runs, and read no global, builtin or closure cell: the code can rebind
+# os.lstat, builtins.any or this module's names, or reach these functions' frames through a
+# traceback, and still change nothing they rely on (a default can only be replaced by an audited
+# __defaults__ write, which the hook refuses). Paths are copied to exact str before use, since a
+# str subclass could answer startswith() or split() with anything.
+
+
+def _exact(path, isinstance_=isinstance, str_=str, bytes_=bytes, copy=str.__getitem__,
+           whole=slice(None), decode=bytes.decode, enc=_FS_ENCODING):
+    """`path` as an exact str (bytes decoded as os.fsdecode does); None if it is neither."""
+    if isinstance_(path, str_):
+        return copy(path, whole)
+    if isinstance_(path, bytes_):
+        return decode(path, enc, "surrogateescape")
+    return None
+
+
+def _fd_path(fd, readlink=os.readlink, index=int.__index__, OSError_=OSError, TypeError_=TypeError):
+    """Where the open fd `fd` points; None when closed, unreadable or not a path (a pipe)."""
+    try:
+        target = readlink(f"/proc/self/fd/{index(fd)}")
+    except (OSError_, TypeError_):
+        return None
+    return target if target.startswith("/") else None
+
+
+def _walk(path, follow, lstat=os.lstat, readlink=os.readlink, field=tuple.__getitem__,
+          OSError_=OSError, ifmt=_S_IFMT, iflnk=_S_IFLNK):
+    """Absolute `path` with `.`, `..` and symlinks resolved as the kernel walks it (the final
+    part only when `follow`); parts that do not exist are kept. None past 40 symlinks."""
+    todo, done, hops = [], "", 0  # `todo` holds the parts still to walk, the next one last
+    for part in path.split("/")[::-1]:
+        if part and part != ".":
+            todo.append(part)
+    follow = follow or path.rpartition("/")[2] in ("", ".")  # "link/" names the link's target
+    while todo:
+        part = todo.pop()
+        if part == "..":
+            done = done[:done.rfind("/")] if done else ""
+            continue
+        nxt = done + "/" + part
+        if not todo and not follow:
+            return nxt
+        try:
+            mode = field(lstat(nxt), 0)  # st_mode, read past any attribute the code rebinds
+        except OSError_:  # missing (about to be created) or unreachable: the kernel stops here too
+            done = nxt
+            continue
+        if (mode & ifmt) != iflnk:
+            done = nxt
+            continue
+        hops += 1
+        try:
+            target = readlink(nxt)
+        except OSError_:
+            return None
+        if hops > 40:
+            return None
+        if target.startswith("/"):
+            done = ""
+        for sub in target.split("/")[::-1]:
+            if sub and sub != ".":
+                todo.append(sub)
+    return done or "/"
+
+
+def _resolve(path, base, follow, getcwd=os.getcwd, exact=_exact, fd_path=_fd_path, walk=_walk,
+             isinstance_=isinstance, int_=int, str_=str):
+    """The absolute, symlink-free path a call acts on; None when it cannot be told.
+
+    `base` is where a relative path starts: None or -1 for the cwd, an int for the directory of
+    that fd (a dir_fd argument), or a directory path."""
+    if path is None:  # os.listdir() and os.scandir(): the cwd
+        path = "."
+    if isinstance_(path, int_):  # an fd: fchmod, ftruncate, futime, listdir(fd)
+        return fd_path(path)
+    path = exact(path)
+    if path is None:
+        return None
+    if not path.startswith("/"):
+        if base is None or base == -1:
+            base = getcwd()
+        elif not isinstance_(base, str_):
+            base = fd_path(base)
+            if base is None:
+                return None
+        path = base + "/" + path
+    return walk(path, follow)
+
+
+def _open_dirs(listdir=os.listdir, readlink=os.readlink, stat=os.stat, field=tuple.__getitem__,
+               OSError_=OSError, FileNotFoundError_=FileNotFoundError, ifmt=_S_IFMT, ifdir=_S_IFDIR):
+    """The directories of every open fd, or None when one cannot be told."""
+    dirs = []
+    for name in listdir("/proc/self/fd"):
+        try:
+            target = readlink("/proc/self/fd/" + name)
+            if not target.startswith("/"):
+                continue
+            mode = field(stat(target), 0)
+        except FileNotFoundError_:  # closed meanwhile (the listing's own fd), or deleted
+            continue
+        except OSError_:
+            return None
+        if (mode & ifmt) == ifdir:
+            dirs.append(target)
+    return dirs
+
+
+def _inside(path, roots):
+    """True when `path` (exact str or None) is one of `roots` or below one."""
+    if path is None:
+        return False
+    for root in roots:
+        if path == root or path.startswith(root.rstrip("/") + "/"):
+            return True
+    return False
+
+
 def _audit_hook_factory(work: str, readable: list, pythonpath: list):
     """A hook refusing network, processes, signals, native code and files outside `work`."""
-    blocked_events = frozenset({
-        "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
-        "subprocess.Popen", "os.kill", "os.killpg", "os.setsid", "ctypes.dlopen", "ctypes.dlsym",
-        "ctypes.cdata", "ctypes.call_function", "os.symlink", "os.link", "os.chroot",
-        "sys.remote_exec", "_posixsubprocess.fork_exec", "pty.spawn",
-        # ways to reach and rewrite this hook's own state
-        "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.addaudithook",
-        "sys.settrace", "sys.setprofile", "sys._current_frames",
-    })
-    blocked_modules = frozenset({"ctypes", "_ctypes", "_posixsubprocess", "_xxsubinterpreters",
-                                 "_testcapi", "_testinternalcapi", "pty", "fcntl", "mmap"})
-    path_events = {"os.listdir": 0, "os.scandir": 0, "os.chdir": 0, "os.remove": 0, "os.rmdir": 0,
-                   "os.rename": 0, "os.replace": 0, "os.mkdir": 0, "os.chmod": 0, "os.chown": 0,
-                   "os.truncate": 0, "os.utime": 0, "shutil.copyfile": 0, "shutil.rmtree": 0,
-                   "os.chflags": 0, "os.mkfifo": 0, "os.mknod": 0, "glob.glob": 0}
-    write_events = frozenset({"os.remove", "os.rmdir", "os.rename", "os.replace", "os.mkdir",
-                              "os.chmod", "os.chown", "os.truncate", "os.utime", "shutil.rmtree",
-                              "os.mkfifo", "os.mknod"})
-    getcwd, isinstance_, str_, bytes_, PermissionError_ = os.getcwd, isinstance, str, bytes, PermissionError
-    write_roots = (work,)
-    read_roots = (work, *readable, *pythonpath, "/dev/null", "/dev/urandom")
-    wflags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+    real = [_walk(os.path.abspath(p), True) for p in (work, *readable, *pythonpath)]
+    write_roots = (real[0],)
+    read_roots = (*real, "/dev/null", "/dev/urandom")
 
-    def norm(path):
-        if isinstance_(path, bytes_):
-            path = path.decode("utf-8", "replace")
-        if not isinstance_(path, str_):
-            return None
-        if not path.startswith("/"):
-            path = getcwd() + "/" + path
-        parts = []
-        for part in path.split("/"):
-            if part in ("", "."):
-                continue
-            if part == "..":
-                if parts:
-                    parts.pop()
-            else:
-                parts.append(part)
-        return "/" + "/".join(parts)
+    def refuse(path, exact=_exact, PermissionError_=PermissionError):
+        shown = exact(path)
+        raise PermissionError_(f"sandbox: access to {path if shown is None else shown!r} is outside the sandbox")
 
-    def inside(path, roots):
-        for root in roots:
-            if path == root or path.startswith(root.rstrip("/") + "/"):
-                return True
-        return False
+    def check_open(path, flags, dir_fd_possible, roots_w=write_roots, roots_r=read_roots,
+                   int_=int, isinstance_=isinstance, wflags=_WRITE_FLAGS, resolve=_resolve,
+                   inside=_inside, exact=_exact, open_dirs=_open_dirs, refuse=refuse):
+        if isinstance_(path, int_):  # wraps an fd it already holds
+            return
+        roots = roots_w if not isinstance_(flags, int_) or flags & wflags else roots_r
+        if not inside(resolve(path, None, True), roots):
+            refuse(path)
+        # os.open's event leaves out its dir_fd: a relative path must then stay inside from every
+        # directory an open fd names
+        rel = exact(path)
+        if dir_fd_possible and rel is not None and not rel.startswith("/"):
+            dirs = open_dirs()
+            if dirs is None:
+                refuse(path)
+            for d in dirs:
+                if not inside(resolve(rel, d, True), roots):
+                    refuse(path)
 
-    def hook(event, args):
+    def hook(event, args, blocked_events=_BLOCKED_EVENTS, blocked_modules=_BLOCKED_MODULES,
+             guarded=_GUARDED_ATTRS, write_events=_WRITE_EVENTS, read_events=_READ_EVENTS,
+             roots_w=write_roots, roots_r=read_roots, check_open=check_open, resolve=_resolve,
+             inside=_inside, exact=_exact, refuse=refuse, PermissionError_=PermissionError):
         if event in blocked_events or event.startswith("socket."):
             raise PermissionError_(f"sandbox: {event} is not allowed")
-        if event == "object.__setattr__" and args[1] in ("__code__", "__globals__", "__closure__"):
-            raise PermissionError_(f"sandbox: setting {args[1]} is not allowed")
-        if event == "import" and args[0].split(".")[0] in blocked_modules:
-            raise PermissionError_(f"sandbox: importing {args[0]} is not allowed")
+        if (event == "object.__setattr__" or event == "object.__delattr__") and exact(args[1]) in guarded:
+            raise PermissionError_(f"sandbox: setting {exact(args[1])} is not allowed")
+        if event == "import" and (exact(args[0]) or "").partition(".")[0] in blocked_modules:
+            raise PermissionError_(f"sandbox: importing {exact(args[0])} is not allowed")
         if event == "open":
-            path, mode, flags = args
-            if isinstance_(path, int):
+            check_open(args[0], args[2], args[1] is None)  # mode None: os.open
+            return
+        if event == "os.listdir" and exact(args[0]) == "/proc/self/fd":  # _open_dirs' listing
+            return
+        spec, roots = write_events.get(event), roots_w
+        if spec is None:
+            spec, roots = read_events.get(event), roots_r
+            if spec is None:
                 return
-            p = norm(path)
-            writing = (isinstance_(mode, str_) and any(c in mode for c in "wax+")) or (
-                isinstance_(flags, int) and flags & wflags)
-            if p is None or not inside(p, write_roots if writing else read_roots):
-                raise PermissionError_(f"sandbox: access to {path!r} is outside the sandbox")
-        elif event in path_events:
-            p = norm(args[0]) if args else None
-            roots = write_roots if event in write_events else read_roots
-            if args and isinstance_(args[0], int):
-                return
-            if p is None or not inside(p, roots):
-                raise PermissionError_(f"sandbox: access to {args[0]!r} is outside the sandbox")
+        for i, fd_i, follow in spec:
+            if not inside(resolve(args[i], None if fd_i is None else args[fd_i], follow), roots):
+                refuse(args[i])
 
     return hook
 
@@ -335,6 +473,9 @@ def _world_traversable(path: str) -> bool:
 
 def run_audit(cfg: dict, code: str) -> None:
     work = cfg["work"]
+    # the parent kills whatever pid arrives on this pipe (namespace mode's reaper); audit mode
+    # sends none, and the code must not be able to name one
+    os.close(cfg["report_fd"])
     if os.geteuid() == 0:
         # nobody may be unable to reach the stdlib (e.g. a Python under /root): import the usual
         # modules while still root, so that they work after the switch

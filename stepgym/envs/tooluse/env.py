@@ -77,12 +77,7 @@ class ToolUseEnv(StepEnv):
                             ("max_response_chars", max_response_chars)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if isinstance(tasks, TaskSuite):
-            suite = tasks
-        elif str(tasks).endswith((".jsonl", ".json", ".gz")):
-            suite = TaskSuite.load(tasks)
-        else:
-            suite = builtin_tasks(str(tasks))
+        suite = TaskSuite.resolve(tasks, builtin_tasks)
         super().__init__(suite, split=split, max_steps=max_steps, render_mode=render_mode)
         self.reward_mode = reward
         self.max_calls_per_turn = max_calls_per_turn

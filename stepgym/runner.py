@@ -1,4 +1,9 @@
-"""Run a policy on an EnvPool until a list of (task, seed) jobs has been played as episodes."""
+"""Run a policy on an EnvPool until a list of (task, seed) jobs has been played as episodes.
+
+The runner drives both envs and agents and writes the record, so it sits above all three
+layers (docs/architecture.md); `stepgym play`/`eval`, SFT demos, evaluation and RL rollouts
+all go through `collect_episodes`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from stepgym.agents.base import AgentAction, AgentInput, Policy
 from stepgym.envs.pool import EnvPool
 from stepgym.episodes.io import EpisodeWriter
 from stepgym.episodes.recorder import make_step
-from stepgym.episodes.schema import Episode, Step
+from stepgym.records import Episode, Step
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,186 @@
+"""TRL 1.16 GRPOTrainer with stepgym envs on CPU: rollout_func on Sokoban, tool envs on Mobile-v0."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("trl", reason="trl is not installed (pip install 'stepgym[trl]')")
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+
+from stepgym.episodes import read_episodes  # noqa: E402
+from stepgym.integrations.episode import EnvEpisode  # noqa: E402
+from stepgym.integrations.trl import (  # noqa: E402
+    StepgymRollout,
+    env_reward,
+    episode_dataset,
+    invalid_action_penalty,
+    tool_environment,
+    tool_names,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _example():
+    spec = importlib.util.spec_from_file_location("trl_grpo_sokoban", ROOT / "examples" / "trl_grpo_sokoban.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _config(tmp_path, **kw):
+    from trl import GRPOConfig
+
+    base = dict(output_dir=str(tmp_path / "trl"), per_device_train_batch_size=4, num_generations=4,
+                max_completion_length=224, max_steps=2, temperature=1.0, learning_rate=1e-3, beta=0.0,
+                bf16=False, use_cpu=True, gradient_checkpointing=False, report_to="none", save_strategy="no",
+                logging_steps=1, seed=0)
+    return GRPOConfig(**{**base, **kw})
+
+
+def test_rollout_func_one_step_rewards_are_the_envs(tiny_lm, tmp_path):
+    """Fast: one GRPO step; the logged reward is the episodes' env return, env tokens are masked."""
+    from trl import GRPOTrainer
+
+    model, tok = tiny_lm
+    rollout = StepgymRollout(max_turn_tokens=6)
+    outputs = []
+
+    def spy(prompts, trainer):
+        outputs.append(rollout(prompts, trainer))
+        return outputs[-1]
+
+    trainer = GRPOTrainer(model=model, processing_class=tok, args=_config(tmp_path, max_steps=1,
+                                                                          max_completion_length=200),
+                          train_dataset=episode_dataset("stepgym/Sokoban-v0", 4), reward_funcs=[env_reward],
+                          rollout_func=spy)
+    trainer.train()
+    out = outputs[0]
+    log = next(r for r in trainer.state.log_history if "reward" in r)
+    assert log["reward"] == pytest.approx(np.mean(out["env_reward"]))
+    assert max(out["num_turns"]) > 1 and any(0 in m for m in out["env_mask"])
+    for ids, mask, turns in zip(out["completion_ids"], out["env_mask"], out["num_turns"]):
+        # model tokens (1) per turn, then the observation's tokens (0): turns-1 env blocks
+        blocks = sum(1 for a, b in zip([1] + mask, mask) if a == 1 and b == 0)
+        assert blocks == turns - 1 and len(ids) == len(mask) <= 200
+    assert all(len(k) == t for k, t in zip(out["state_keys"], out["num_turns"]))
+
+
+@pytest.mark.slow
+def test_rollout_func_trains_on_sokoban(tiny_lm, tmp_path):
+    from trl import GRPOTrainer
+
+    model, tok = tiny_lm
+    _example().warm_start(model, tok, steps=20)  # valid moves, so groups have different rewards
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rollout = StepgymRollout(max_turn_tokens=10, record_dir=tmp_path / "episodes")
+    outputs = []
+
+    def spy(prompts, trainer):
+        outputs.append(rollout(prompts, trainer))
+        return outputs[-1]
+
+    trainer = GRPOTrainer(model=model, processing_class=tok, args=_config(tmp_path),
+                          train_dataset=episode_dataset("stepgym/Sokoban-v0", 8),
+                          reward_funcs=[env_reward, invalid_action_penalty], rollout_func=spy)
+    trainer.train()
+
+    assert len(outputs) == 2 and trainer.state.global_step == 2
+    assert any((before[k] - v).abs().max() > 0 for k, v in model.state_dict().items())  # the loss moved weights
+    logs = [r for r in trainer.state.log_history if "reward" in r]
+    for out, log in zip(outputs, logs):
+        # the rewards TRL logged are the env's: returns and invalid-action penalties of the episodes played
+        want = np.mean([r - 0.1 * sum(not v for v in valid)
+                        for r, valid in zip(out["env_reward"], out["action_valid"])])
+        assert log["reward"] == pytest.approx(want, abs=1e-5)
+        for ids, mask in zip(out["completion_ids"], out["env_mask"]):
+            assert len(ids) == len(mask) <= 224 and mask[0] == 1
+        assert max(out["num_turns"]) > 1  # multi-turn: env tokens (mask 0) between model turns
+        assert any(0 in m for m in out["env_mask"])
+    # every episode is recorded; replaying its actions in a fresh env gives the same rewards and keys
+    episodes = list(read_episodes(tmp_path / "episodes"))
+    assert len(episodes) == sum(len(o["completion_ids"]) for o in outputs)
+    for ep in episodes[:4]:
+        ref = EnvEpisode("stepgym/Sokoban-v0")
+        ref.reset(seed=ep.seed, task_id=ep.task_id)
+        for step in ep.steps:
+            assert step.state_key == ref.last.state_key
+            assert ref.step(step.action).reward == step.reward
+        ref.close()
+
+
+def test_rollout_prompts_name_their_episode():
+    with pytest.raises(ValueError, match="episode_prompt"):
+        StepgymRollout()(["hello"], trainer=type("T", (), {"_generate_single_turn": None,
+                                                           "processing_class": None})())
+
+
+def test_mobile_tools_return_the_env_screenshots():
+    Env = tool_environment("stepgym/Mobile-v0", max_image_pixels=None)
+    assert {"click", "click_element", "scroll", "input_text", "open_app", "finish"} <= set(tool_names(Env))
+    env = Env()
+    ref = EnvEpisode("stepgym/Mobile-v0")
+    first = env.reset(seed=4, task_id=None, prompt=[])
+    want = ref.reset(seed=4)
+    assert np.array_equal(np.asarray(first[0]["image"]), want.image)
+    got = env.click_element(index=2)
+    want = ref.step({"action_type": "click", "index": 2})
+    assert np.array_equal(np.asarray(got[0]["image"]), want.image) and got[1]["text"].startswith(want.text)
+    bad = env.scroll(direction="sideways")
+    assert not env.episode.action_valid[-1] and "direction" in bad[1]["text"]
+    assert env.get_reward() == ref.total_reward
+    ref.close()
+    env.episode.close()
+
+
+def test_tool_environment_rejects_unknown_tools_and_ids():
+    with pytest.raises(ValueError, match="click_element"):
+        tool_environment("stepgym/Mobile-v0", tools=["teleport"])
+    with pytest.raises(Exception, match="Sokoban"):
+        tool_environment("stepgym/Sokoban-v1")
+
+
+@pytest.mark.slow
+def test_environment_factory_trains_two_steps_on_mobile(tmp_path):
+    """Two GRPO steps of a tiny Qwen2.5-VL through TRL's own tool loop on Mobile-v0."""
+    import trl
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from trl import GRPOTrainer
+
+    from stepgym.agents.tiny import build_tiny_vlm
+
+    d = build_tiny_vlm(tmp_path / "vlm")
+    model = AutoModelForImageTextToText.from_pretrained(d)
+    proc = AutoProcessor.from_pretrained(d)
+    # Qwen2.5-VL's own template cannot render tool calls; Qwen3-VL's (same vision tokens) can
+    template = (Path(trl.__file__).parent / "chat_templates" / "qwen3_vl.jinja").read_text()
+    proc.chat_template = proc.tokenizer.chat_template = template
+    Env = tool_environment("stepgym/Mobile-v0", max_image_pixels=32 * 28 * 28, tools=["click_element"],
+                           record_dir=tmp_path / "episodes")
+    trainer = GRPOTrainer(model=model, processing_class=proc, environment_factory=Env,
+                          args=_config(tmp_path, per_device_train_batch_size=2, num_generations=2,
+                                       max_completion_length=256, max_tool_calling_iterations=2),
+                          train_dataset=episode_dataset("stepgym/Mobile-v0", 4, conversational=True,
+                                                        system_prompt="You operate a phone through tools."))
+    trainer.train()
+    logs = [r for r in trainer.state.log_history if "reward" in r]
+    assert len(logs) == 2 and all(f"rewards/{Env.__name__}/mean" in r for r in logs)  # get_reward: the env's
+    assert len(list(read_episodes(tmp_path / "episodes"))) <= 4
+
+
+@pytest.mark.slow
+def test_example_script_runs_two_steps(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "trl_grpo_sokoban.py"), "--out", str(tmp_path),
+                          "--steps", "2", "--episodes", "16"], capture_output=True, text=True, timeout=900,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] == 2 and summary["episodes_recorded"] == 16  # 2 steps x batch 8
