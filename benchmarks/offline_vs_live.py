@@ -24,9 +24,9 @@ from stepgym.agents import OraclePolicy  # noqa: E402
 from stepgym.agents.base import AgentAction, AgentInput, Policy  # noqa: E402
 from stepgym.envs import EnvPool  # noqa: E402
 from stepgym.episodes import EpisodeWriter, summarize  # noqa: E402
-from stepgym.episodes.collect import EpisodeJob, collect_episodes  # noqa: E402
 from stepgym.episodes.offline import get_card, load  # noqa: E402
-from stepgym.episodes.offline.runner import ReplayPolicy, run_policy  # noqa: E402
+from stepgym.episodes.offline.predict import ReplayPolicy, run_policy  # noqa: E402
+from stepgym.runner import EpisodeJob, collect_episodes  # noqa: E402
 
 
 class Noisy(Policy):

@@ -23,8 +23,8 @@ from stepgym.agents import OraclePolicy  # noqa: E402
 from stepgym.envs import EnvPool  # noqa: E402
 from stepgym.envs.mobile import TEMPLATES  # noqa: E402
 from stepgym.episodes import EpisodeWriter  # noqa: E402
-from stepgym.episodes.collect import EpisodeJob, collect_episodes  # noqa: E402
 from stepgym.episodes.offline.export import export_steps  # noqa: E402
+from stepgym.runner import EpisodeJob, collect_episodes  # noqa: E402
 
 
 def main(out: Path = ROOT / "assets" / "offline_steps" / "mobile_oracle.jsonl.gz") -> None:

@@ -9,7 +9,7 @@ and stepgym's own Mobile-v0 / Desktop-v0 recordings.
 
 Protocol cards (`cards.py`, rendered in docs/offline-protocols.md) say how every number is
 computed; loaders read each release as published (TFRecord without tensorflow, JSON); the
-scorer joins predictions in each benchmark's own vocabulary; `runner.run_policy` asks any
+scorer joins predictions in each benchmark's own vocabulary; `predict.run_policy` asks any
 stepgym policy step by step on the recorded screens. Matching rules live in
 `stepgym.rewards.offline` (pure functions, also used by the OfflineSteps-v0 env).
 """

@@ -104,8 +104,8 @@ def run(args: argparse.Namespace, console) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from stepgym.episodes.offline import LOADER_OPTIONS, load
+    from stepgym.episodes.offline.predict import run_policy
     from stepgym.episodes.offline.protocols.base import PredictionError
-    from stepgym.episodes.offline.runner import run_policy
     from stepgym.episodes.offline.scoring import score_predictions_file
     from stepgym.episodes.viewer import MediaCollector, write_offline_viewer
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from stepgym.episodes.offline import metrics as M
-from stepgym.episodes.offline.cards import ProtocolCard
+from stepgym.episodes.offline.card import ProtocolCard
 from stepgym.episodes.offline.dataset import OfflineEpisode
 from stepgym.episodes.offline.protocols.base import Native, PredictionError
 from stepgym.episodes.schema import Step

@@ -20,7 +20,7 @@ def mobile_recording(tmp_path_factory) -> Path:
     from stepgym.agents import OraclePolicy
     from stepgym.envs import EnvPool
     from stepgym.episodes import EpisodeWriter
-    from stepgym.episodes.collect import EpisodeJob, collect_episodes
+    from stepgym.runner import EpisodeJob, collect_episodes
 
     out = tmp_path_factory.mktemp("mobile-oracle")
     pool = EnvPool("stepgym/Mobile-v0", num_envs=1)

@@ -10,7 +10,7 @@ from fixtures import write_aitw, write_androidcontrol, write_gui_odyssey, write_
 from stepgym.agents.base import AgentAction, Policy
 from stepgym.episodes import read_episodes
 from stepgym.episodes.offline import all_cards, get_card, load
-from stepgym.episodes.offline.runner import run_policy
+from stepgym.episodes.offline.predict import run_policy
 
 HOME = '{"action_type": "navigate_home"}'
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from stepgym.envs.core import ActionError
-from stepgym.episodes.offline.cards import THIRD_PARTY, UNVERIFIED, VERIFIED, ProtocolCard, Source
+from stepgym.episodes.offline.card import THIRD_PARTY, UNVERIFIED, VERIFIED, ProtocolCard, Source
 from stepgym.episodes.offline.dataset import OfflineEpisode
 from stepgym.episodes.offline.protocols.base import (
     Adapter,

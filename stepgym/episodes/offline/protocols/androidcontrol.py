@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from stepgym.envs.core import ActionError
-from stepgym.episodes.offline.cards import (
+from stepgym.episodes.offline.card import (
     OURS,
     THIRD_PARTY,
     UNVERIFIED,

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from stepgym.envs.core import ActionError
-from stepgym.episodes.offline.cards import OURS, THIRD_PARTY, VERIFIED, ProtocolCard, Source
+from stepgym.episodes.offline.card import OURS, THIRD_PARTY, VERIFIED, ProtocolCard, Source
 from stepgym.episodes.offline.dataset import OfflineEpisode
 from stepgym.episodes.offline.protocols.base import (
     Adapter,

@@ -8,7 +8,7 @@ from typing import Any
 
 from stepgym.envs.core import ActionError
 from stepgym.envs.mobile.actions import _json_object
-from stepgym.episodes.offline.cards import THIRD_PARTY, UNVERIFIED, VERIFIED, ProtocolCard, Source
+from stepgym.episodes.offline.card import THIRD_PARTY, UNVERIFIED, VERIFIED, ProtocolCard, Source
 from stepgym.episodes.offline.dataset import OfflineEpisode
 from stepgym.episodes.offline.protocols.base import (
     Adapter,

@@ -7,7 +7,7 @@ from typing import Any
 
 from stepgym.envs.desktop import actions as desktop_actions
 from stepgym.envs.mobile import actions as mobile_actions
-from stepgym.episodes.offline.cards import OURS, VERIFIED, ProtocolCard, Source
+from stepgym.episodes.offline.card import OURS, VERIFIED, ProtocolCard, Source
 from stepgym.episodes.offline.dataset import OfflineEpisode
 from stepgym.episodes.offline.protocols.base import (
     Adapter,

@@ -22,7 +22,7 @@ from typing import Any
 
 from stepgym.agents.base import AgentAction, AgentInput, Policy
 from stepgym.envs.core import ActionError
-from stepgym.episodes.offline.cards import ProtocolCard
+from stepgym.episodes.offline.card import ProtocolCard
 from stepgym.episodes.offline.dataset import OfflineEpisode
 from stepgym.episodes.offline.scoring import Prediction, build_report, score_step
 from stepgym.episodes.schema import Step
