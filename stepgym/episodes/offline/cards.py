@@ -13,14 +13,7 @@ choice). `render_markdown()` writes them all out (docs/offline-protocols.md, by
 
 from __future__ import annotations
 
-from stepgym.episodes.offline.card import (
-    OURS,
-    THIRD_PARTY,
-    UNVERIFIED,
-    VERIFIED,
-    ProtocolCard,
-    Source,
-)
+from stepgym.episodes.offline.card import OURS, THIRD_PARTY, UNVERIFIED, VERIFIED, ProtocolCard
 
 
 def all_cards() -> dict[str, ProtocolCard]:
@@ -68,6 +61,3 @@ def render_markdown() -> str:
             f"parameter; **{OURS}** = no published convention exists.\n\n")
     return head + "\n".join(c.markdown() for c in all_cards().values())
 
-
-__all__ = ["BENCHMARKS", "DEFAULT_PROTOCOL", "OURS", "PROTOCOLS", "THIRD_PARTY", "UNVERIFIED", "VERIFIED",
-           "ProtocolCard", "Source", "all_cards", "get_card", "render_markdown"]
