@@ -73,7 +73,7 @@ def main() -> None:
             print(f"seed {seed}: before SFT {sft['eval']['before_sft']:.2f}, after SFT {sft['eval']['after_sft']:.2f} "
                   f"({sft['wall']:.0f}s)", flush=True)
             for algorithm in ("grpo", "gigpo"):
-                r = in_process({"seed": seed, "algorithm": algorithm, "iterations": 10_000,
+                r = in_process({"seed": seed, "estimator": algorithm, "iterations": 10_000,
                                 "env_step_budget": args.env_steps, "eval_every": 10_000,
                                 "model": start, "sft_episodes": 0,
                                 "run_dir": str(root / f"{algorithm}-{seed}")})

@@ -62,3 +62,34 @@ def per_task(episodes: Iterable[Episode]) -> dict[str, Summary]:
     for e in episodes:
         groups[e.task_id].append(e)
     return {t: summarize(g) for t, g in sorted(groups.items())}
+
+
+@dataclass
+class PairedDifference:
+    """Success of B minus success of A over the same (task, seed) pairs, with a 95% interval."""
+
+    pairs: int
+    difference: float
+    ci: tuple[float, float]
+    a_only: int  # pairs A solved and B did not
+    b_only: int  # pairs B solved and A did not
+
+
+def paired_difference(a: Iterable[Episode], b: Iterable[Episode], z: float = 1.96) -> PairedDifference:
+    """How much more often B succeeds than A on the same tasks and reset seeds.
+
+    Episodes are matched by (task_id, seed); pairs on which both agree cancel, so the interval
+    (normal approximation of the mean of per-pair differences) is much tighter than the one of two
+    separate success rates when the two policies are correlated, e.g. before and after training.
+    Raises ValueError when no pair matches.
+    """
+    index = {(e.task_id, e.seed): e.success for e in a}
+    diffs = [float(e.success) - float(index[(e.task_id, e.seed)]) for e in b if (e.task_id, e.seed) in index]
+    if not diffs:
+        raise ValueError("no (task_id, seed) pair appears in both episode sets; paired_difference needs "
+                         "the same tasks played with the same reset seeds")
+    n = len(diffs)
+    mean = sum(diffs) / n
+    var = sum((d - mean) ** 2 for d in diffs) / max(n - 1, 1)
+    half = z * math.sqrt(var / n)
+    return PairedDifference(n, mean, (mean - half, mean + half), sum(d < 0 for d in diffs), sum(d > 0 for d in diffs))

@@ -55,6 +55,11 @@ class TrainConfig:
     system_prompt: str | None = "Sokoban. Reply with one move: up, down, left or right."
     """System prompt (`{action_doc}` is filled in); None: the agent layer's default with the env's action doc.
     The default is short because prompt length dominates the tiny model's cost on a CPU."""
+    rollout_engine: str = "hf"
+    """What samples rollouts and evaluations, by registered name (`stepgym.trainers.engines.ENGINES`):
+    "hf" is the trainer's own model; another engine gets the weights after every update."""
+    rollout_engine_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Options of the rollout engine (e.g. vLLM's max_model_len)."""
     max_new_tokens: int = 3
     """Most tokens generated per action."""
     temperature: float = 1.0
@@ -184,7 +189,7 @@ class TrainConfig:
                              f"with pi_old recomputed by the trainer (got old_logprobs={self.old_logprobs!r})")
         if self.on_env_failure not in ("drop", "retry"):
             raise ValueError(f"on_env_failure must be 'drop' or 'retry', got {self.on_env_failure!r}")
-        for name in ("estimator", "loss", "rollout"):
+        for name in ("estimator", "loss", "rollout", "rollout_engine"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"TrainConfig.{name} must be a registered name (a string), got {getattr(self, name)!r}")
 

@@ -149,15 +149,21 @@ class SamplingPolicy(Policy):
     """An `HFPolicy` with fixed sampling settings and explicit call numbers.
 
     Explicit call numbers make a rollout a pure function of (weights, settings, first call), which
-    is what lets a resumed run repeat an uninterrupted one exactly.
+    is what lets a resumed run repeat an uninterrupted one exactly. Prompts are always encoded by
+    the policy's processor; `engine` (a `trainers.engines.RolloutEngine`) samples them when given,
+    else the policy's own model does.
     """
 
-    def __init__(self, policy: HFPolicy, settings: GenerationSettings, first_call: int = 0) -> None:
-        self.policy, self.settings, self.call = policy, settings, first_call
-        self.name = policy.name
+    def __init__(self, policy: HFPolicy, settings: GenerationSettings, first_call: int = 0, engine=None) -> None:
+        self.policy, self.settings, self.call, self.engine = policy, settings, first_call, engine
+        self.name = policy.name if engine is None else f"{policy.name}+{engine.name}"
 
     def act(self, inputs: list[AgentInput]) -> list[AgentAction]:
-        actions = self.policy.generate(self.policy.encode(inputs), self.settings, call=self.call)
+        prompts = self.policy.encode(inputs)
+        if self.engine is None:
+            actions = self.policy.generate(prompts, self.settings, call=self.call)
+        else:
+            actions = self.engine.generate(prompts, self.settings, self.call)
         self.call += 1
         return actions
 

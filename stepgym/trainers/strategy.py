@@ -41,10 +41,11 @@ class RolloutContext:
     settings: GenerationSettings  # sampling settings, seeded for this iteration
     config: TrainConfig
     iteration: int
+    engine: Any = None  # the trainer's RolloutEngine (None: the policy's own model samples)
 
     def sampler(self, first_call: int = 0) -> SamplingPolicy:
         """The policy with this iteration's sampling seed and explicit call numbers from `first_call`."""
-        return SamplingPolicy(self.policy, self.settings, first_call)
+        return SamplingPolicy(self.policy, self.settings, first_call, engine=self.engine)
 
 
 class RolloutStrategy:

@@ -28,11 +28,12 @@ from stepgym.agents.hf import GenerationSettings, HFPolicy, sequence_logprobs
 from stepgym.agents.prompting import DEFAULT_SYSTEM_PROMPT, PromptConfig
 from stepgym.envs.pool import EnvPool
 from stepgym.envs.tasks import TaskSuite
-from stepgym.episodes.evaluate import summarize
-from stepgym.episodes.io import EpisodeWriter
+from stepgym.episodes.evaluate import paired_difference, summarize
+from stepgym.episodes.io import EpisodeWriter, read_episodes
 from stepgym.runner import EpisodeJob, collect_episodes
 from stepgym.trainers.checkpoint import CHECKPOINT, read_state, write_checkpoint
 from stepgym.trainers.config import TrainConfig
+from stepgym.trainers.engines import ENGINES
 from stepgym.trainers.estimators import ESTIMATORS
 from stepgym.trainers.losses import LOSSES, LossInputs, LossSettings
 from stepgym.trainers.metrics import MetricsLog
@@ -55,6 +56,7 @@ class Trainer:
         self.loss = LOSSES.get(cfg.loss)
         self.loss_settings = resolve_loss_settings(cfg)
         self.strategy = ROLLOUTS.get(cfg.rollout)(cfg)
+        engine_cls = ENGINES.get(cfg.rollout_engine)
         self._threads_before = torch.get_num_threads()
         if cfg.torch_threads is not None:
             torch.set_num_threads(cfg.torch_threads)
@@ -67,6 +69,8 @@ class Trainer:
         self.policy = self._build_policy(self._initial_model_dir())
         self.optimizer = self._make_optimizer(cfg.lr)
         self.reference = None
+        self.engine = engine_cls(self.policy, **cfg.rollout_engine_kwargs)
+        self._weights_version, self._engine_version = 0, -1  # the engine is synced lazily, once per change
         self.pool = EnvPool(cfg.env_id, num_envs=cfg.num_envs, env_kwargs=cfg.env_kwargs, backend=cfg.env_backend)
         eval_kwargs = {**cfg.env_kwargs, **(cfg.eval_env_kwargs or {})}
         self.eval_pool = (self.pool if cfg.eval_env_kwargs is None else
@@ -83,7 +87,8 @@ class Trainer:
         trainer = cls(TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())), **kwargs)
         ckpt = run_dir / CHECKPOINT
         trainer.state = state
-        trainer.policy = trainer._build_policy(ckpt / "model")
+        trainer.policy = trainer.engine.policy = trainer._build_policy(ckpt / "model")
+        trainer._weights_version += 1
         trainer.optimizer = trainer._make_optimizer(trainer.cfg.lr)
         if (ckpt / "optimizer.pt").exists():
             trainer.optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
@@ -197,7 +202,8 @@ class Trainer:
 
         def play(specs: list[GroupSpec], attempt: int) -> RolloutBatch:
             seed = derive_seed(cfg.seed, "rollout-sample", it, *(("retry", attempt) if attempt else ()))
-            ctx = RolloutContext(self.pool, self.policy, self._sampling(cfg.temperature, seed), cfg, it)
+            ctx = RolloutContext(self.pool, self.policy, self._sampling(cfg.temperature, seed), cfg, it,
+                                 engine=self.synced_engine())
             played = self.strategy.collect(ctx, specs)
             self.state["env_steps"] += played.num_steps
             return played
@@ -259,6 +265,7 @@ class Trainer:
                 out.loss.backward()
                 grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.model.parameters(), cfg.max_grad_norm)
                 self.optimizer.step()
+                self._weights_version += 1
                 for k in LOSS_STATS:
                     stats[k].append(float(getattr(out, k).detach()))
                 stats.setdefault("grad_norm", []).append(float(grad_norm))
@@ -272,7 +279,8 @@ class Trainer:
             table = json.loads(path.read_text())["success"]
         else:
             tasks = list(self.train_tasks)
-            sampler = SamplingPolicy(self.policy, self._sampling(cfg.temperature, derive_seed(cfg.seed, "task-filter")))
+            sampler = SamplingPolicy(self.policy, self._sampling(cfg.temperature, derive_seed(cfg.seed, "task-filter")),
+                                     engine=self.synced_engine())
             jobs = [EpisodeJob(seed=derive_small_seed(cfg.seed, "task-filter-reset", i, k), task_id=t.task_id)
                     for i, t in enumerate(tasks) for k in range(cfg.task_filter_tries)]
             episodes = collect_episodes(self.pool, sampler, jobs, save_images=False)
@@ -318,6 +326,7 @@ class Trainer:
                 for start in range(0, len(examples), cfg.sft_batch_size):
                     chunk = [examples[i] for i in order[start: start + cfg.sft_batch_size]]
                     losses.append(sft_step(self.policy, opt, chunk, cfg.max_grad_norm))
+                    self._weights_version += 1
                     progress.update(bar, advance=1, description=f"SFT epoch {epoch + 1}: loss {losses[-1]:.3f}")
                 self.log.write({"phase": "sft", "epoch": epoch, "sft_loss": float(np.mean(losses)), "examples": len(examples)})
 
@@ -329,7 +338,8 @@ class Trainer:
         evaluations differ by the policy, not by the draw (their difference is a paired one).
         """
         cfg = self.cfg
-        sampler = SamplingPolicy(self.policy, self._sampling(cfg.eval_temperature, derive_seed(cfg.seed, "eval-sample")))
+        sampler = SamplingPolicy(self.policy, self._sampling(cfg.eval_temperature, derive_seed(cfg.seed, "eval-sample")),
+                                 engine=self.synced_engine())
         jobs = [EpisodeJob(seed=derive_small_seed(cfg.seed, "eval-reset", i), task_id=t.task_id)
                 for i, t in enumerate(self.eval_tasks[:limit])]
         out = self.run_dir / "eval" / name
@@ -337,12 +347,24 @@ class Trainer:
         with EpisodeWriter(out) as writer:
             episodes = collect_episodes(self.eval_pool, sampler, jobs, writer=writer)
         s = summarize(episodes)
-        self.log.write({"phase": "eval", "name": name, "iteration": self.state["next_iteration"] - 1,
-                        "eval_success": s.success_rate, "eval_ci": list(s.success_ci), "eval_episodes": s.episodes,
-                        "eval_return": s.mean_return, "eval_invalid_rate": s.invalid_action_rate})
+        record = {"phase": "eval", "name": name, "iteration": self.state["next_iteration"] - 1,
+                  "eval_success": s.success_rate, "eval_ci": list(s.success_ci), "eval_episodes": s.episodes,
+                  "eval_return": s.mean_return, "eval_invalid_rate": s.invalid_action_rate}
+        baseline = self.run_dir / "eval" / "after_sft"
+        if name.startswith("iteration_") and (baseline / "episodes.jsonl").exists():
+            gain = paired_difference(read_episodes(baseline), episodes)  # same tasks, seeds and sampling seed
+            record.update(gain_vs_sft=gain.difference, gain_ci=list(gain.ci))
+        self.log.write(record)
         return s.success_rate
 
     # -- bookkeeping -------------------------------------------------------------------------------
+    def synced_engine(self):
+        """The rollout engine, given the current weights first if they changed since it last got them."""
+        if self._engine_version != self._weights_version:
+            self.engine.sync(self.policy.model)
+            self._engine_version = self._weights_version
+        return self.engine
+
     def metrics(self) -> list[dict[str, Any]]:
         """Every record of metrics.jsonl so far."""
         return self.log.read()
@@ -360,6 +382,7 @@ class Trainer:
                                    title=f"{self.cfg.env_id}: {self.cfg.estimator} + {self.cfg.loss} on {self.cfg.model}")
 
     def close(self) -> None:
+        self.engine.close()
         self.pool.close()
         if self.eval_pool is not self.pool:
             self.eval_pool.close()

@@ -147,3 +147,25 @@ def test_viewer_writes_html(tmp_path):
 def test_missing_directory_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="record with --record"):
         list(read_episodes(tmp_path / "nope"))
+
+
+def test_paired_difference_matches_by_task_and_seed():
+    from stepgym.episodes.evaluate import paired_difference
+    from stepgym.records import Episode
+
+    def eps(successes):
+        return [Episode("e", f"t{i}", i, "go", success=bool(s)) for i, s in enumerate(successes)]
+
+    # B wins 3 pairs A lost, loses 1 A won, agrees on 6: difference 2/10
+    a = eps([0, 0, 0, 1, 1, 1, 0, 0, 0, 1])
+    b = eps([1, 1, 1, 0, 1, 1, 0, 0, 0, 1])
+    d = paired_difference(a, list(reversed(b)))  # order does not matter, the (task, seed) pairs do
+    assert (d.pairs, d.a_only, d.b_only) == (10, 1, 3)
+    assert abs(d.difference - 0.2) < 1e-12
+    diffs = [1, 1, 1, -1, 0, 0, 0, 0, 0, 0]
+    sd = (sum((x - 0.2) ** 2 for x in diffs) / 9) ** 0.5
+    assert abs(d.ci[1] - (0.2 + 1.96 * sd / 10 ** 0.5)) < 1e-12
+    import pytest
+
+    with pytest.raises(ValueError, match="no \\(task_id, seed\\) pair"):
+        paired_difference(a, [Episode("e", "other", 99, "go")])

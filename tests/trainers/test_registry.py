@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from stepgym.trainers.config import TrainConfig
+from stepgym.trainers.engines import ENGINES
 from stepgym.trainers.estimators import ESTIMATORS
 from stepgym.trainers.losses import LOSSES
 from stepgym.trainers.registry import Registry
@@ -20,7 +21,8 @@ def test_built_in_names():
     assert "GSPO" in LOSSES.describe("gspo") and "GiGPO" in ESTIMATORS.describe("gigpo")
 
 
-@pytest.mark.parametrize("field, registry", [("estimator", ESTIMATORS), ("loss", LOSSES), ("rollout", ROLLOUTS)])
+@pytest.mark.parametrize("field, registry", [("estimator", ESTIMATORS), ("loss", LOSSES), ("rollout", ROLLOUTS),
+                                             ("rollout_engine", ENGINES)])
 def test_unknown_names_fail_before_any_work_with_the_known_ones(tmp_path, field, registry):
     cfg = TrainConfig(run_dir=str(tmp_path / "run"), **{field: "nope"})
     with pytest.raises(ValueError, match=f"unknown .*'nope'; known: {', '.join(registry.names())}"):
