@@ -122,9 +122,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_view(args: argparse.Namespace) -> int:
     from stepgym.episodes.viewer import write_report
 
-    out = write_report(args.dir, args.out)
+    out = write_report(args.dir, args.out, compare=args.compare)
     console.print(f"wrote [bold]{out}[/]")
     return 0
+
+
+def cmd_eval_offline(args: argparse.Namespace) -> int:
+    from stepgym.episodes.offline.command import run
+
+    return run(args, console)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -240,7 +246,14 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("view", help="HTML report of recorded episodes")
     v.add_argument("dir")
     v.add_argument("--out", default=None, help="output HTML file (default DIR/index.html)")
+    v.add_argument("--compare", default=None, metavar="DIR2", help="show DIR2's episode of the same task and seed beside each")
     v.set_defaults(func=cmd_view)
+
+    eo = sub.add_parser("eval-offline", help="step-wise scores on recorded episodes (AITW, AndroidControl, GUI-Odyssey, "
+                                             "Mind2Web, stepgym recordings)")
+    from stepgym.episodes.offline.command import add_arguments as eval_offline_arguments
+    eval_offline_arguments(eo)
+    eo.set_defaults(func=cmd_eval_offline)
 
     sv = sub.add_parser("serve", help="OpenAI-compatible chat-completions server over a local model")
     sv.add_argument("model_dir", help="a transformers model directory (loaded offline)")

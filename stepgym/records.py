@@ -29,6 +29,11 @@ class Step:
     image: str | None = None  # media path relative to the episode directory, or None
     policy: dict[str, Any] = field(default_factory=dict)  # model, sampling, token ids, log-probs
     info: dict[str, Any] = field(default_factory=dict)  # extra JSON-able env info (e.g. "error")
+    # optional, for recorded benchmarks (stepgym.episodes.offline); older records read with defaults
+    step_id: str | None = None  # the benchmark's id of this step, to join predictions on
+    instruction: str | None = None  # a step-level instruction (AndroidControl / GUI-Odyssey low level)
+    screen: list[int] | None = None  # [width, height] in pixels of the screen the action refers to
+    elements: list[dict[str, Any]] = field(default_factory=list)  # UI elements: "bbox" [l, t, r, b] px, "text", ...
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Step:

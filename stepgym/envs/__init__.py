@@ -24,6 +24,8 @@ register("stepgym/Desktop-pyautogui-v0", "stepgym.envs.desktop:DesktopEnv", kwar
          description="The same desktop driven by OSWorld pyautogui code strings (parsed with ast, never executed)")
 register("stepgym/Mobile-v0", "stepgym.envs.mobile:MobileEnv",
          description="Android-style phone of web apps in Chromium (touch); AndroidWorld JSON actions, 39 task templates")
+register("stepgym/OfflineSteps-v0", "stepgym.envs.offline_steps:OfflineStepsEnv",
+         description="One recorded Mobile-v0/Desktop-v0 step per episode, scored by the offline card's rule (no browser)")
 
 __all__ = [
     "StepEnv", "ActionError", "Outcome", "FreeText", "AnyImage",

@@ -175,3 +175,26 @@ def test_http_client_needs_no_torch(flaky, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.strip().splitlines()[-1])["episodes"] == 1
     assert _Flaky.seen == ["/v1/chat/completions"] * 2  # both steps asked the server
+
+
+def test_eval_offline_asks_the_served_model_on_recorded_screens(server, tmp_path, capsys):
+    """`stepgym eval-offline --policy openai:URL#MODEL` on a recorded Mobile-v0 step."""
+    import numpy as np
+
+    from stepgym.cli import main
+    from stepgym.envs.mobile.env import ACTION_DOC
+    from stepgym.episodes import Episode, EpisodeWriter, Step
+
+    obs = 'Task: open the clock\nUI elements:\n[0] TextView "Clock" bounds=(10,10,110,60) clickable'
+    step = Step(index=0, observation=obs, action='{"action_type": "click", "index": 0}',
+                parsed_action={"action_type": "click", "index": 0}, terminated=True, reward=1.0)
+    with EpisodeWriter(tmp_path / "rec") as w:
+        w.write(Episode("stepgym/Mobile-v0", "ClockOpen", 0, "open the clock", steps=[step], success=True,
+                        meta={"action_doc": ACTION_DOC.format(w=360, h=640)}),
+                images={0: np.full((640, 360, 3), 200, np.uint8)})
+    out = tmp_path / "report.json"
+    assert main(["eval-offline", "stepgym", str(tmp_path / "rec"), "--policy", f"openai:{server}#tiny?max_new_tokens=6",
+                 "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["steps"] == 1 and isinstance(report["per_step"][0]["pred_text"], str)
+    assert report["source"]["policy"]["name"] == "openai"
