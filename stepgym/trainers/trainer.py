@@ -529,7 +529,10 @@ def rollout_stats(batch: RolloutBatch) -> dict[str, float]:
     """Success, return, lengths and invalid actions of a batch as sampled (before filtering)."""
     s = summarize([e.episode for e in batch.episodes])
     rows = batch.rows
-    return {"rollout_success": s.success_rate, "rollout_return": s.mean_return, "episode_length": s.mean_steps,
+    # valid actions after which the state did not change (moves into walls), the last step excepted
+    same = [r.state_key == n.state_key for e in batch.episodes for r, n in zip(e.rows, e.rows[1:]) if r.action_valid]
+    return {"no_effect_rate": float(np.mean(same)) if same else 0.0,
+            "rollout_success": s.success_rate, "rollout_return": s.mean_return, "episode_length": s.mean_steps,
             "invalid_action_rate": s.invalid_action_rate,
             "response_length": float(np.mean([len(r.response_ids) for r in rows])) if rows else 0.0,
             "infra_failures": sum(e.infra_failure for e in batch.episodes)}
