@@ -117,3 +117,24 @@ def test_step_after_end_is_a_clear_error():
     env.step("down")
     with pytest.raises(RuntimeError, match="reset"):
         env.step("up")
+
+
+def test_feedback_names_a_move_that_moved_nothing():
+    import stepgym
+
+    plain = stepgym.make("stepgym/Sokoban-v0", image=False).unwrapped
+    told = stepgym.make("stepgym/Sokoban-v0", image=False, feedback=True).unwrapped
+    for env in (plain, told):
+        env.reset(seed=0, options={"task_id": "sokoban_6x6_1box-train-0000"})
+    blocked = next(m for m in ("up", "down", "left", "right")
+                   if apply_blocked(told, m))
+    a, b = plain.step(blocked)[0]["text"], told.step(blocked)[0]["text"]
+    assert b == a + f"\nLast move {blocked}: nothing moved."
+    moved = told.oracle_action()
+    assert "nothing moved" not in told.step(moved)[0]["text"]  # a move that did something: no line
+
+
+def apply_blocked(env, move):
+    from stepgym.envs.sokoban.level import apply_move
+
+    return apply_move(env.level, env.player, env.boxes, move)[:2] == (env.player, env.boxes)

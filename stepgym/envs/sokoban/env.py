@@ -107,11 +107,17 @@ class SokobanEnv(StepEnv):
         image: bool = True,
         procedural: dict[str, int] | None = None,
         render_mode: str | None = None,
+        feedback: bool = False,
     ) -> None:
         """`levels`: a built-in suite name, a path to a .jsonl(.gz) suite, or a TaskSuite.
         `procedural`: generate a fresh level at each reset from the reset seed instead
-        (keys: height, width, num_boxes, min_moves, max_moves). `image=False` skips rendering."""
+        (keys: height, width, num_boxes, min_moves, max_moves). `image=False` skips rendering.
+        `feedback=True` adds a line after a move that changed nothing, into a wall or a blocked
+        box ("Last move left: nothing moved."), as ALFWorld answers "Nothing happens."; off by
+        default, so the observations of v0 stay as they were."""
         self.visual = bool(image)
+        self.feedback = bool(feedback)
+        self._blocked: str | None = None
         suite = TaskSuite.resolve(levels, builtin_suite)
         self.procedural = dict(procedural) if procedural else None
         super().__init__(suite, split=split, max_steps=max_steps, render_mode=render_mode)
@@ -139,12 +145,15 @@ class SokobanEnv(StepEnv):
         self.level = Level.parse(grid)
         self.player, self.boxes = self.level.player, self.level.boxes
         self._plan = []
+        self._blocked = None
 
     def parse_action(self, action):
         return {"move": parse_move(action)}
 
     def _apply(self, parsed: dict[str, Any]) -> Outcome:
+        before = (self.player, self.boxes)
         self.player, self.boxes, _ = apply_move(self.level, self.player, self.boxes, parsed["move"])
+        self._blocked = parsed["move"] if (self.player, self.boxes) == before else None
         solved = self.boxes == self.level.targets
         return Outcome(reward=1.0 if solved else 0.0, terminated=solved, success=solved)
 
@@ -158,9 +167,12 @@ class SokobanEnv(StepEnv):
         # where things are, in words: models read "2 down, 1 left" more easily than a 2-D layout
         where = (f"Boxes from you: {_offsets(self.player, self.boxes - self.level.targets) or 'none left'}. "
                  f"Free targets from you: {_offsets(self.player, self.level.targets - self.boxes) or 'none'}.")
+        blocked = (f"\nLast move {self._blocked}: nothing moved."
+                   if self.feedback and self._blocked else "")
         return (
             f"{INSTRUCTION}\n" + "\n".join(" ".join(row) for row in self.grid())
             + f"\n{where}\nBoxes on targets: {on}/{len(self.boxes)}. Steps left: {self.max_steps - self.steps}."
+            + blocked
         )
 
     def _observe_image(self) -> np.ndarray:
