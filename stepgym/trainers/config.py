@@ -84,6 +84,8 @@ class TrainConfig:
     """Policy loss, by registered name (`stepgym.trainers.losses.LOSSES`: ppo, dapo, gspo, dr_grpo)."""
     rollout: str = "groups"
     """Rollout strategy, by registered name (`stepgym.trainers.strategy.ROLLOUTS`: groups)."""
+    rollout_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Options of the rollout strategy, passed to its constructor (e.g. a replay buffer's capacity)."""
     iterations: int = 20
     """RL iterations (sample tasks -> roll out -> advantages -> update)."""
     env_step_budget: int | None = None

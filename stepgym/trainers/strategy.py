@@ -7,7 +7,7 @@ mid-episode) are other strategies behind the same interface. A strategy that kee
 iterations (a replay buffer) returns it from `state_dict()`, and the trainer checkpoints it, so a
 resumed run equals an uninterrupted one.
 
-Add one in its own file:
+Add one in its own file, and one import line in `stepgym/trainers/builtin.py`:
 
     from stepgym.trainers.strategy import ROLLOUTS, RolloutContext, RolloutStrategy
 
@@ -51,7 +51,9 @@ class RolloutContext:
 class RolloutStrategy:
     """Base class of rollout strategies; subclasses implement `collect`."""
 
-    def __init__(self, config: TrainConfig) -> None:
+    def __init__(self, config: TrainConfig, **options: Any) -> None:
+        if options:  # a subclass with options consumes them before calling this
+            raise TypeError(f"rollout strategy {type(self).__name__} takes no options, got rollout_kwargs={options}")
         self.config = config
 
     def collect(self, ctx: RolloutContext, specs: Sequence[GroupSpec]) -> RolloutBatch:

@@ -42,6 +42,7 @@ from stepgym.trainers.plots import plot_learning_curve
 from stepgym.trainers.rollout import GroupSpec, RolloutBatch, SamplingPolicy, is_informative
 from stepgym.trainers.seeding import derive_seed, derive_small_seed
 from stepgym.trainers.sft import pad, pad_graph, record_demos, sft_examples, sft_step
+from stepgym.trainers import builtin  # noqa: F401  (registers the shipped components)
 from stepgym.trainers.strategy import ROLLOUTS, RolloutContext
 
 LOSS_STATS = ("loss", "pg_loss", "kl", "entropy", "clip_fraction", "approx_kl")
@@ -58,7 +59,7 @@ class Trainer:
         self.estimator = ESTIMATORS.get(cfg.estimator)
         self.loss = LOSSES.get(cfg.loss)
         self.loss_settings = resolve_loss_settings(cfg)
-        self.strategy = ROLLOUTS.get(cfg.rollout)(cfg)
+        self.strategy = ROLLOUTS.get(cfg.rollout)(cfg, **cfg.rollout_kwargs)
         engine_cls = ENGINES.get(cfg.rollout_engine)
         self._threads_before = torch.get_num_threads()
         if cfg.torch_threads is not None:
