@@ -18,7 +18,7 @@ after a tool response are uncertain. (ARPO's released code decides on the segmen
 tool response, one segment late.) When a task has no rollout left in play and budget remains, a
 fresh rollout starts from the reset (a top-up), so every group ends with exactly `group_size`.
 
-Records: every episode's `meta["rollout"]` is "initial", "top-up" or "branch"; a branch's
+Records (written per iteration under `record_dir`, when set, for `stepgym view`): every episode's `meta["rollout"]` is "initial", "top-up" or "branch"; a branch's
 `meta["branch"]` is `{"parent": episode_id, "step": t}`: its steps before t are its parent's (the
 viewer draws the tree). Advantages:
 
@@ -101,7 +101,7 @@ class BranchingRollouts(RolloutStrategy):
 
     def __init__(self, config: TrainConfig, *, initial_rollouts: int = 8, beam_size: int = 2, tau: float = 0.5,
                  beta: float = 0.2, branch_at: str = "tool_response", attribution: str = "soft",
-                 entropy_key: str = "entropy_norm") -> None:
+                 entropy_key: str = "entropy_norm", record_dir: str | None = None) -> None:
         super().__init__(config)
         n = config.group_size
         if not isinstance(initial_rollouts, int) or not 1 <= initial_rollouts <= n:
@@ -122,6 +122,7 @@ class BranchingRollouts(RolloutStrategy):
         self.initial_rollouts, self.beam_size = initial_rollouts, beam_size
         self.tau, self.beta = float(tau), float(beta)
         self.branch_at, self.attribution, self.entropy_key = branch_at, attribution, entropy_key
+        self.record_dir = record_dir
 
     # -- the loop ---------------------------------------------------------------------------------
     def collect(self, ctx: RolloutContext, specs: Sequence[GroupSpec]) -> RolloutBatch:
@@ -203,11 +204,27 @@ class BranchingRollouts(RolloutStrategy):
                     stats["top_ups"] += 1
         groups = tuple(RolloutGroup(spec, self._episodes(sorted(finished[g], key=lambda r: r.order)))
                        for g, spec in enumerate(specs))
+        if self.record_dir is not None:
+            self._write(ctx.iteration, groups)
         batch_stats = {**stats, "branches_per_group": stats["branches"] / max(len(specs), 1),
                        "branch_probability": float(np.mean(probabilities)) if probabilities else 0.0}
         return RolloutBatch(groups, batch_stats)
 
     # -- pieces -----------------------------------------------------------------------------------
+    def _write(self, iteration: int, groups: Sequence[RolloutGroup]) -> None:
+        """The iteration's rollouts (text, no images) under record_dir/iteration_NNNN, for `stepgym view`."""
+        import shutil
+        from pathlib import Path
+
+        from stepgym.episodes.io import EpisodeWriter
+
+        out = Path(self.record_dir) / f"iteration_{iteration:04d}"
+        shutil.rmtree(out, ignore_errors=True)  # a retried iteration replaces what it wrote before
+        with EpisodeWriter(out) as writer:
+            for g in groups:
+                for e in g.episodes:
+                    writer.write(e.episode)
+
     def _input(self, r: _Rollout) -> AgentInput:
         return AgentInput(env_index=r.slot, observation=r.obs, info=r.info, instruction=r.episode.instruction,
                           action_doc=str(r.info.get("action_doc", "")), history=list(r.episode.steps),

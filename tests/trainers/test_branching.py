@@ -248,3 +248,25 @@ def test_resume_with_branching_equals_uninterrupted(tmp_path, hard):
     rows = _rl_rows(tmp_path / "whole")
     assert len(rows) == 2 and rows == _rl_rows(tmp_path / "cut")
     assert sum(r["branches"] for r in rows) > 0  # the run did branch (with the real tiny model's entropies)
+
+
+def test_recorded_rollouts_show_as_trees_in_the_viewer(tmp_path):
+    from stepgym.episodes.io import read_episodes
+    from stepgym.episodes.viewer import tree_order, write_report
+
+    _collect("stepgym/ToolUse-v0", lambda t: 0.1, initial_rollouts=2, tau=1.0, beta=0.0, record_dir=str(tmp_path))
+    eps = list(read_episodes(tmp_path / "iteration_0000"))
+    assert len(eps) == 12 and any(branch_of(e)[0] for e in eps)
+    order = tree_order(eps)
+    seen: dict[str, int] = {}
+    for e, depth in order:  # every branch comes after its parent, one level deeper
+        parent, _ = branch_of(e)
+        assert (depth == 0) if parent is None else (depth == seen[parent] + 1)
+        seen[e.episode_id] = depth
+    page = write_report(tmp_path / "iteration_0000").read_text()
+    child = next(e for e, d in order if d)
+    parent, step = branch_of(child)
+    assert f'href="#ep-{parent}"' in page and f'id="ep-{parent}"' in page
+    assert f"at step {step} (steps before it shared)" in page and 'class="st shared"' in page
+    assert page.index(f'id="ep-{parent}"') < page.index(f'id="ep-{child.episode_id}"')
+    assert "margin-left:24px" in page
