@@ -29,6 +29,11 @@ viewer draws the tree). Advantages:
   appears once and `estimator="arpo_hard"` (`trainers/tree_estimators.py`) gives it the mean GRPO
   advantage of the rollouts through it. The two are required together.
 
+Logged per iteration (`batch.stats`): `branches`, `branches_skipped`, `top_ups`,
+`branches_per_group`, the mean `branch_probability` at branch points, `agent_steps` (steps the
+policy actually took: a shared prefix counts once, whereas the trainer's `env_steps` counts a
+soft batch's rows, shared ones once per rollout) and `time_fork` (seconds spent forking).
+
 Tool responses are observations, so they sit in the next prompt and never among the trained
 (generated) tokens. Branches need free envs: `num_envs` of at least `tasks_per_iteration x
 group_size` lets every branch happen; with fewer, a branch with no free env is skipped (logged as
@@ -38,6 +43,7 @@ group_size` lets every branch happen; with fewer, a branch with no free env is s
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -138,7 +144,8 @@ class BranchingRollouts(RolloutStrategy):
         active: dict[int, _Rollout] = {}
         finished: list[list[_Rollout]] = [[] for _ in specs]
         made = [0] * len(specs)
-        stats = {"branches": 0, "branches_skipped": 0, "top_ups": 0}
+        stats = {"branches": 0, "branches_skipped": 0, "top_ups": 0, "agent_steps": 0}
+        fork_seconds = 0.0
         probabilities: list[float] = []
 
         def start_queued() -> None:
@@ -180,12 +187,15 @@ class BranchingRollouts(RolloutStrategy):
                         stats["branches_skipped"] += 1
                         continue
                     dst = free.pop(0)
+                    t0 = time.perf_counter()
                     pool.fork(s, [dst])
+                    fork_seconds += time.perf_counter() - t0
                     branches.append(self._branch(r, dst, made[r.group]))
                     made[r.group] += 1
                     started[r.group] += 1
                     stats["branches"] += 1
             results = pool.step({s: a.text for s, a in zip(slots, actions)})
+            stats["agent_steps"] += len(slots)
             for s, act in zip(slots, actions):
                 r = active[s]
                 self._record(r, act, results[s])
@@ -207,7 +217,8 @@ class BranchingRollouts(RolloutStrategy):
         if self.record_dir is not None:
             self._write(ctx.iteration, groups)
         batch_stats = {**stats, "branches_per_group": stats["branches"] / max(len(specs), 1),
-                       "branch_probability": float(np.mean(probabilities)) if probabilities else 0.0}
+                       "branch_probability": float(np.mean(probabilities)) if probabilities else 0.0,
+                       "time_fork": fork_seconds}
         return RolloutBatch(groups, batch_stats)
 
     # -- pieces -----------------------------------------------------------------------------------

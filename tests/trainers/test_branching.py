@@ -130,6 +130,9 @@ def test_branches_fork_after_tool_responses_and_record_the_tree():
             assert e.rows[:t] == group.episodes[[x.episode.episode_id for x in group.episodes].index(parent_id)].rows[:t]
             assert e.episode.success  # the oracle from a forked state still solves the task
     assert saw_branch
+    # the policy took each shared step once: the steps it took are the rollouts' own steps
+    own = sum(e.episode.num_steps - branch_of(e.episode)[1] for g in batch.groups for e in g.episodes)
+    assert batch.stats["agent_steps"] == own < batch.num_steps
 
 
 def test_any_step_branching_on_sokoban_and_entropy_raises_the_rate():
@@ -225,7 +228,7 @@ def _cfg(run_dir, **kw) -> TrainConfig:
 
 def _rl_rows(run_dir):
     rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    drop = {"time_rollout", "time_update", "time_total"}
+    drop = {"time_rollout", "time_update", "time_total", "time_fork"}
     return [{k: v for k, v in r.items() if k not in drop} for r in rows if r.get("phase") == "rl"]
 
 
