@@ -26,12 +26,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from stepgym.envs.pool import EnvPool
+# `EnvPool` is only a type here: pool.py imports this module, so this one must not import pool.py
+EnvPool = Any
 
 
 class ForkError(RuntimeError):
