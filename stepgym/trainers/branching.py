@@ -32,7 +32,10 @@ viewer draws the tree). Advantages:
 Logged per iteration (`batch.stats`): `branches`, `branches_skipped`, `top_ups`,
 `branches_per_group`, the mean `branch_probability` at branch points, `agent_steps` (steps the
 policy actually took: a shared prefix counts once, whereas the trainer's `env_steps` counts a
-soft batch's rows, shared ones once per rollout) and `time_fork` (seconds spent forking).
+soft batch's rows, shared ones once per rollout), `time_fork` (seconds spent forking) and
+`fork_failures` (forks that failed for the infrastructure, e.g. a browser that timed out during a
+replay: that branch is not taken and top-ups fill the budget; a `ForkMismatch`, an env that is
+not deterministic, stops the run instead).
 
 Tool responses are observations, so they sit in the next prompt and never among the trained
 (generated) tokens. Branches need free envs: `num_envs` of at least `tasks_per_iteration x
@@ -52,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from stepgym.agents.base import AgentAction, AgentInput
+from stepgym.envs.fork import ForkMismatch
 from stepgym.episodes.recorder import make_step
 from stepgym.records import Episode, Step
 from stepgym.trainers.rollout import EpisodeRollout, GroupSpec, RolloutBatch, RolloutGroup, StepRow
@@ -144,7 +148,7 @@ class BranchingRollouts(RolloutStrategy):
         active: dict[int, _Rollout] = {}
         finished: list[list[_Rollout]] = [[] for _ in specs]
         made = [0] * len(specs)
-        stats = {"branches": 0, "branches_skipped": 0, "top_ups": 0, "agent_steps": 0}
+        stats = {"branches": 0, "branches_skipped": 0, "top_ups": 0, "agent_steps": 0, "fork_failures": 0}
         fork_seconds = 0.0
         probabilities: list[float] = []
 
@@ -188,7 +192,15 @@ class BranchingRollouts(RolloutStrategy):
                         continue
                     dst = free.pop(0)
                     t0 = time.perf_counter()
-                    pool.fork(s, [dst])
+                    try:
+                        pool.fork(s, [dst])
+                    except ForkMismatch:
+                        raise  # the env is not deterministic: never train on a wrong state
+                    except Exception:  # noqa: BLE001 - a browser that failed mid-replay: no branch
+                        fork_seconds += time.perf_counter() - t0
+                        free.append(dst)  # its next reset recovers it
+                        stats["fork_failures"] += 1
+                        continue
                     fork_seconds += time.perf_counter() - t0
                     branches.append(self._branch(r, dst, made[r.group]))
                     made[r.group] += 1

@@ -273,3 +273,38 @@ def test_recorded_rollouts_show_as_trees_in_the_viewer(tmp_path):
     assert f"at step {step} (steps before it shared)" in page and 'class="st shared"' in page
     assert page.index(f'id="ep-{parent}"') < page.index(f'id="ep-{child.episode_id}"')
     assert "margin-left:24px" in page
+
+
+def _sokoban_with(snapshot):
+    from stepgym.envs.sokoban import SokobanEnv
+
+    class Env(SokobanEnv):
+        def snapshot(self):
+            return snapshot(self, SokobanEnv.snapshot(self))
+
+    return lambda: Env(image=False)
+
+
+def _collect_fn(env_fn, **options):
+    cfg = TrainConfig(group_size=4, estimator="grpo")
+    with EnvPool(env_fn=env_fn, num_envs=8) as pool:
+        ctx = RolloutContext(pool, ScriptedEntropy(pool, lambda t: 0.1), GenerationSettings(seed=1), cfg, 0)
+        return BranchingRollouts(cfg, initial_rollouts=1, tau=1.0, beta=0.0, branch_at="any_step", **options).collect(
+            ctx, [GroupSpec("a", "sokoban_6x6_1box-train-0003", 4)])
+
+
+def test_failed_forks_are_skipped_and_wrong_forks_stop_the_run():
+    def lost(env, snap):
+        raise RuntimeError("the env's worker went away")
+
+    batch = _collect_fn(_sokoban_with(lost))
+    assert batch.stats["fork_failures"] > 0 and batch.stats["branches"] == 0
+    assert len(batch.groups[0].episodes) == 4 and _kinds(batch.groups[0]) == ["initial"] + ["top-up"] * 3
+
+    def wrong(env, snap):  # a snapshot of another board: the fork's check must catch it
+        snap.state["player"] = (snap.state["player"][0], snap.state["player"][1] + 9)
+        return snap
+
+    from stepgym.envs.fork import ForkMismatch
+    with pytest.raises(ForkMismatch, match="state key"):
+        _collect_fn(_sokoban_with(wrong))
