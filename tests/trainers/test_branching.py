@@ -308,3 +308,21 @@ def test_failed_forks_are_skipped_and_wrong_forks_stop_the_run():
     from stepgym.envs.fork import ForkMismatch
     with pytest.raises(ForkMismatch, match="state key"):
         _collect_fn(_sokoban_with(wrong))
+
+
+def test_initial_entropy_is_taken_afresh_every_iteration():
+    """ARPO's code keeps H0 per rollout slot across training steps. Here iteration 1's policy is
+    3 nats/log|V| more uncertain throughout than iteration 0's: with H0 taken afresh, H - H0 is
+    the same and so are the branching decisions; a stale H0 would clip every probability to 1."""
+    cfg = TrainConfig(group_size=6, estimator="grpo")
+    strategy = BranchingRollouts(cfg, initial_rollouts=2, tau=0.5, beta=0.5, branch_at="any_step")
+    stats = []
+    with EnvPool("stepgym/Sokoban-v0", num_envs=12, env_kwargs={"image": False}) as pool:
+        for it, shift in enumerate((0.0, 3.0)):
+            policy = ScriptedEntropy(pool, lambda t, d=shift: d + 0.5 + 0.1 * t)
+            ctx = RolloutContext(pool, policy, GenerationSettings(seed=3), cfg, it)
+            stats.append(strategy.collect(ctx, [GroupSpec("a", "sokoban_6x6_1box-train-0003", 7)]).stats)
+    assert 0.5 < stats[0]["branch_probability"] < 1.0
+    for key in ("branch_probability", "branches", "top_ups"):
+        assert stats[1][key] == stats[0][key]
+    assert strategy.state_dict() == {}
