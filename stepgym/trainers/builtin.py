@@ -6,4 +6,4 @@ this module, so a shipped component needs one line here. A user's own component 
 module imported before the trainer looks it up.
 """
 
-from stepgym.trainers import engines, estimators, losses, strategy  # noqa: F401
+from stepgym.trainers import branching, engines, estimators, losses, strategy, tree_estimators  # noqa: F401
