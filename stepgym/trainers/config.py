@@ -236,18 +236,15 @@ class TrainConfig:
 
 # The demo's recipe (`make demo`): tiny model, 6x6 Sokoban, SFT on oracle records of the 800
 # train levels, then RL. It evaluates on 500 levels of a suite generated disjoint from the main one
-# (100 levels gave +-10 points), and reports the paired gain on them. minibatch_size: with 128 rows
-# an iteration made about 8 optimizer steps, approx_kl stayed near 2e-3 and the policy barely
-# moved; 32 rows cost the same compute and make 4x the steps. kl_coef: without a KL to the SFT
-# policy, one run in three drifted into generating invalid moves (35% of actions at iterations
-# 9-10); at 0.05 none did (README, "Training").
+# (100 levels gave +-10 points), and reports the paired gain on them. kl_coef: without a KL to the
+# SFT policy, one run in three drifted into generating invalid moves (35% of actions at
+# iterations 9-10); at 0.05 none did (README, "Training").
 SOKOBAN_DEMO: dict[str, Any] = {
     "eval_env_kwargs": {"levels": "sokoban_6x6_1box_heldout"},
     "eval_split": "heldout",
     "eval_tasks": 500,
     "eval_every": 10,
     "kl_coef": 0.05,
-    "minibatch_size": 32,
 }
 
 PRESETS: dict[str, dict[str, Any]] = {
