@@ -103,17 +103,16 @@ class EnvHost:
             self.close()
             raise
 
-    def run(self, cmd: str, payloads: Mapping[int, Any], catch: bool = True) -> dict[int, tuple[str, Any]]:
+    def run(self, cmd: str, payloads: Mapping[int, Any], as_text: bool = True) -> dict[int, tuple[str, Any]]:
+        """Each env's answer; an env's exception as its traceback text (or, `as_text=False`, as it is)."""
         if cmd not in ("reset", "step", "call"):
             raise ValueError(f"unknown env worker command {cmd!r}; expected 'reset', 'step' or 'call'")
         out: dict[int, tuple[str, Any]] = {}
         for j, payload in payloads.items():
             try:
                 out[j] = ("ok", self._one(self.envs[j], cmd, payload))
-            except Exception as exc:  # env bugs go back to the pool with their traceback
-                if not catch:
-                    raise
-                out[j] = ("err", _traceback(exc))
+            except Exception as exc:  # env bugs go back to the pool, which raises the first one
+                out[j] = ("err", _traceback(exc) if as_text else exc)
         return out
 
     @staticmethod
@@ -140,7 +139,7 @@ class EnvHost:
 
 # -- workers: where a chunk of envs runs; each answers `submit` then `result` ---------------------
 class _InProcessWorker:
-    """The sync backend: the envs live in this process; env exceptions propagate as they are."""
+    """The sync backend: the envs live in this process; the pool raises env exceptions as they are."""
 
     pid = None
 
@@ -149,7 +148,7 @@ class _InProcessWorker:
         self._pending: dict[int, tuple[str, Any]] = {}
 
     def submit(self, cmd: str, payloads: Mapping[int, Any]) -> None:
-        self._pending = self.host.run(cmd, payloads, catch=False)
+        self._pending = self.host.run(cmd, payloads, as_text=False)
 
     def result(self) -> dict[int, tuple[str, Any]]:
         out, self._pending = self._pending, {}
@@ -275,8 +274,15 @@ def _ensure_ray(address: str | None, cpus_needed: float) -> None:
     # logical CPUs only gate scheduling (they reserve nothing), so the local cluster gets room for
     # the envs of several pools (a trainer's rollout and eval pools) at fractional CPUs each
     cores = os.cpu_count() or 1
-    ray.init(num_cpus=max(4 * cores, math.ceil(cpus_needed)), include_dashboard=False,
-             logging_level="WARNING")
+    for attempt in range(2):
+        try:
+            ray.init(address="local", num_cpus=max(4 * cores, math.ceil(cpus_needed)),
+                     include_dashboard=False, logging_level="WARNING")
+            return
+        except Exception:  # noqa: BLE001 - Ray gives its raylet 30 s to come up: on a loaded
+            ray.shutdown()  # machine a second start, with its files now cached, usually makes it
+            if attempt:
+                raise
 
 
 class _RayWorker:
@@ -484,11 +490,15 @@ class EnvPool:
                           {"error": error, "action_valid": True, "action_error": None, "success": False})
 
     @staticmethod
-    def _raise_env_errors(errors: list[tuple[int, str]]) -> None:
-        if errors:
-            i, tb = errors[0]
-            more = f" (and envs {[j for j, _ in errors[1:]]})" if len(errors) > 1 else ""
-            raise RuntimeError(f"env worker raised in env {i}{more}:\n{tb}")
+    def _raise_env_errors(errors: list[tuple[int, Any]]) -> None:
+        """Raise the first env's exception (after the pool took in every other env's answer)."""
+        if not errors:
+            return
+        i, error = errors[0]
+        if isinstance(error, BaseException):  # the sync backend: the env's own exception
+            raise error
+        more = f" (and envs {[j for j, _ in errors[1:]]})" if len(errors) > 1 else ""
+        raise RuntimeError(f"env worker raised in env {i}{more}:\n{error}")
 
     # -- the interface ---------------------------------------------------------------------------
     def reset(
@@ -581,6 +591,12 @@ class EnvPool:
         if self.backend == "sync":
             raise RuntimeError("worker_pids() needs backend='process' or 'ray'; 'sync' runs envs in this process")
         return [w.pid for w in self._workers]
+
+    def ray_actors(self) -> list:
+        """The Ray actor handle of each worker (backend 'ray'), e.g. to `ray.kill` one in a chaos test."""
+        if self.backend != "ray":
+            raise RuntimeError(f"ray_actors() needs backend='ray', got {self.backend!r}")
+        return [w.actor for w in self._workers]
 
     def close(self) -> None:
         if getattr(self, "_closed", True):
