@@ -27,6 +27,7 @@ import functools
 import math
 import multiprocessing as mp
 import os
+import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,6 +81,15 @@ class _MakeEnv:
 
 class WorkerDied(RuntimeError):
     """The worker (process or Ray actor) hosting an env is gone."""
+
+
+@dataclass(frozen=True)
+class WorkerRestart:
+    """One dead worker the pool replaced (`EnvPool.restarts`): which, why, and how long it took."""
+
+    worker: int
+    reason: str
+    seconds: float  # from finding it dead to a fresh worker with its envs built
 
 
 def _traceback(exc: BaseException) -> str:
@@ -274,14 +284,14 @@ def _ensure_ray(address: str | None, cpus_needed: float) -> None:
     # logical CPUs only gate scheduling (they reserve nothing), so the local cluster gets room for
     # the envs of several pools (a trainer's rollout and eval pools) at fractional CPUs each
     cores = os.cpu_count() or 1
-    for attempt in range(2):
+    for attempt in range(3):
         try:
             ray.init(address="local", num_cpus=max(4 * cores, math.ceil(cpus_needed)),
                      include_dashboard=False, logging_level="WARNING")
             return
-        except Exception:  # noqa: BLE001 - Ray gives its raylet 30 s to come up: on a loaded
-            ray.shutdown()  # machine a second start, with its files now cached, usually makes it
-            if attempt:
+        except Exception:  # noqa: BLE001 - Ray gives its raylet 30 s to come up, which a loaded
+            ray.shutdown()  # machine can miss; a later start, its files now cached, usually makes it
+            if attempt == 2:
                 raise
 
 
@@ -406,6 +416,8 @@ class EnvPool:
         self._last_obs: list[dict[str, Any] | None] = [None] * num_envs
         #: env index -> why its episode ended while it was not being stepped (its worker died)
         self._lost: dict[int, str] = {}
+        #: every dead worker replaced so far, oldest first (for logs: how often the infrastructure fails)
+        self.restarts: list[WorkerRestart] = []
         self._closed = False
 
     def _start_workers(self, env_fn: EnvFn, sizes: list[int], mp_context: str, ray_address: str | None,
@@ -483,7 +495,9 @@ class EnvPool:
         for i in range(worker * k, min((worker + 1) * k, self.num_envs)):
             if not self.done[i]:
                 self._lost[i] = reason
+        t0 = time.perf_counter()
         self._workers[worker].restart()
+        self.restarts.append(WorkerRestart(worker, reason, time.perf_counter() - t0))
 
     def _truncated(self, i: int, error: str) -> StepResult:
         return StepResult(self._last_obs[i] or {"text": ""}, 0.0, False, True,

@@ -146,6 +146,7 @@ def test_killed_worker_truncates_episode_and_pool_recovers(worker_backend):
         assert "died" in res[0].info["error"] and str(victim) in res[0].info["error"]
         assert "error" not in res[1].info and not res[1].truncated
         assert pool.worker_pids()[0] != victim
+        assert [(r.worker, r.reason) for r in pool.restarts] == [(0, res[0].info["error"])]
         obs, info = pool.reset([0], seeds=[3])[0]
         assert "Push every box" in obs["text"]
         assert pool.step({0: "down"})[0].info["action_valid"]
