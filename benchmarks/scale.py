@@ -243,6 +243,23 @@ def print_chaos(rows: list[dict]) -> None:
               f"median {r['recovery_median_s']:.2f} s, max {r['recovery_max_s']:.2f} s")
 
 
+def start_ray(attempts: int = 6) -> None:
+    """The local Ray every Ray pool below shares, as `EnvPool` would start it, with more tries:
+    Ray's raylet gives up when its dashboard agent takes over 15 s to start (ray-project/ray#65983),
+    which happens on a heavily loaded 2-core machine."""
+    import ray
+
+    for attempt in range(attempts):
+        try:
+            ray.init(address="local", num_cpus=4 * (os.cpu_count() or 1), include_dashboard=False,
+                     logging_level="WARNING")
+            return
+        except Exception:
+            ray.shutdown()
+            if attempt == attempts - 1:
+                raise
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--envs", type=int, default=8)
@@ -253,6 +270,7 @@ def main() -> None:
     p.add_argument("--chaos-backends", default="process,ray")
     args = p.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    start_ray()
     rows = throughput(args.envs, args.seconds)
     print_throughput(rows, args.envs)
     if not args.skip_mobile:

@@ -216,6 +216,12 @@ def test_bad_arguments():
             pool.worker_pids()
 
 
+def test_ray_backend_without_ray_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(ImportError, match=r"pip install 'stepgym\[ray\]'"):
+        EnvPool("stepgym/Sokoban-v0", backend="ray")
+
+
 @pytest.mark.slow
 def test_ray_pool_starts_a_local_ray_when_none_runs(tmp_path):
     pytest.importorskip("ray")
