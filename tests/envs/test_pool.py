@@ -241,3 +241,31 @@ def test_ray_pool_starts_a_local_ray_when_none_runs(tmp_path):
                          env={**os.environ, "PYTHONPATH": os.getcwd()})
     assert out.returncode == 0, out.stderr[-3000:]
     assert f"CPUs {4.0 * os.cpu_count()}" in out.stdout  # fractional-CPU actors of several pools fit
+
+
+@pytest.mark.slow
+def test_browser_envs_of_one_worker_share_one_chromium(worker_backend):
+    pytest.importorskip("playwright")
+    import json
+    from pathlib import Path
+
+    from stepgym.envs.browser.session import process_tree
+
+    def browsers(pid: int) -> set[bytes]:
+        """The --stepgym-host markers of the Chromium browser processes under `pid`."""
+        out = set()
+        for p in process_tree(pid):
+            try:
+                args = Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if not any(a.startswith(b"--type=") for a in args):
+                out |= {a for a in args if a.startswith(b"--stepgym-host=")}
+        return out
+
+    with EnvPool("stepgym/Mobile-v0", num_envs=4, backend=worker_backend, envs_per_worker=2) as pool:
+        pool.reset(seeds=[0, 1, 2, 3])
+        res = pool.step({i: json.dumps({"action_type": "navigate_home"}) for i in range(4)})
+        assert all(r.info["action_valid"] for r in res.values())
+        hosts = [browsers(pid) for pid in pool.worker_pids()]
+        assert [len(h) for h in hosts] == [1, 1] and hosts[0] != hosts[1]
