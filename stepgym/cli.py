@@ -233,8 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--episodes", type=int, default=10)
         q.add_argument("--seed", type=int, default=0, help="episode i uses seed + i")
         q.add_argument("--num-envs", type=int, default=4, help="envs stepped as one batch")
-        q.add_argument("--backend", choices=["sync", "process"], default="sync",
-                       help="run envs in this process or one worker process each")
+        q.add_argument("--backend", choices=["sync", "process", "ray"], default="sync",
+                       help="run envs in this process, one worker process each, or one Ray actor each")
         q.add_argument("--split", default=None, help="task split to draw from (train/val/test/all)")
         q.add_argument("--env-kwargs", default=None, help="JSON object of env constructor arguments")
         q.add_argument("--record", default=None, metavar="DIR", help="record episodes to DIR")
