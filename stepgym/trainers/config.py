@@ -37,7 +37,10 @@ class TrainConfig:
     num_envs: int = 64
     """Envs stepped as one batch (one policy call per step for all of them)."""
     env_backend: str = "sync"
-    """`EnvPool` backend: "sync" (in this process) or "process" (a worker process per env)."""
+    """`EnvPool` backend: "sync" (in this process), "process" (worker processes) or "ray" (Ray
+    actors, on a local Ray or the cluster `env_pool_kwargs["ray_address"]` names)."""
+    env_pool_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Further `EnvPool` options: `envs_per_worker`, `ray_address`, `ray_actor_options`."""
     on_env_failure: Literal["drop", "retry"] = "retry"
     """A group with an episode ended by an infrastructure failure (a dead worker or browser, not
     the agent) is played again ("retry", up to `env_failure_retries` times, then dropped) or left

@@ -93,11 +93,13 @@ class Trainer:
 
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollouts")
         self._weights_version, self._engine_version = 0, -1  # the engine is synced lazily, once per change
-        self.pool = EnvPool(cfg.env_id, num_envs=cfg.num_envs, env_kwargs=cfg.env_kwargs, backend=cfg.env_backend)
+        self.pool = EnvPool(cfg.env_id, num_envs=cfg.num_envs, env_kwargs=cfg.env_kwargs, backend=cfg.env_backend,
+                            **cfg.env_pool_kwargs)
         eval_kwargs = {**cfg.env_kwargs, **(cfg.eval_env_kwargs or {})}
         # evaluation gets envs of its own when its settings differ, or when rollouts run alongside it
         self.eval_pool = (self.pool if cfg.eval_env_kwargs is None and not cfg.async_rollouts else
-                          EnvPool(cfg.env_id, num_envs=cfg.num_envs, env_kwargs=eval_kwargs, backend=cfg.env_backend))
+                          EnvPool(cfg.env_id, num_envs=cfg.num_envs, env_kwargs=eval_kwargs, backend=cfg.env_backend,
+                                  **cfg.env_pool_kwargs))
         self.train_tasks = _suite(cfg.env_id, cfg.env_kwargs).split(cfg.train_split)
         self.eval_tasks = list(_suite(cfg.env_id, eval_kwargs).split(cfg.eval_split))[: cfg.eval_tasks]
 

@@ -56,3 +56,18 @@ def test_a_new_estimator_is_one_function_and_one_line(tmp_path):
     finally:
         ESTIMATORS.unregister("zeros-for-test")
     assert "zeros-for-test" not in ESTIMATORS
+
+
+def test_env_pool_kwargs_reach_the_trainers_pools(tmp_path):
+    """`env_pool_kwargs` is how a config sets envs_per_worker (or a Ray address); both pools get it."""
+    from stepgym.trainers.config import TrainConfig
+    from stepgym.trainers.trainer import Trainer
+
+    cfg = TrainConfig(model="tiny:tiny", run_dir=str(tmp_path), num_envs=4, env_backend="process",
+                      env_pool_kwargs={"envs_per_worker": 2}, eval_env_kwargs={"max_steps": 3}, sft_episodes=0)
+    trainer = Trainer(cfg, progress=False)
+    try:
+        assert len(set(trainer.pool.worker_pids())) == 2
+        assert len(set(trainer.eval_pool.worker_pids())) == 2
+    finally:
+        trainer.close()
