@@ -6,5 +6,5 @@ this module, so a shipped component needs one line here. A user's own component 
 module imported before the trainer looks it up.
 """
 
+import stepgym.trainers.vllm_engine  # noqa: F401  (vllm itself is imported when the engine is built)
 from stepgym.trainers import engines, estimators, losses, strategy  # noqa: F401
-from stepgym.trainers import vllm_engine  # noqa: F401  (imports vllm only when the engine is built)

@@ -209,18 +209,19 @@ class VLLMEngine(RolloutEngine):
 
     def score(self, prompts: list[PromptInputs], responses: list[list[int]]) -> list[list[float]]:
         """Teacher-forced log-probs of each response after its prompt under vLLM's weights (its prompt
-        log-probs): what the engine would have sampled them with. Text prompts only."""
+        log-probs, raw): what the engine would have sampled those tokens with."""
         from vllm import SamplingParams
 
-        if any(p.pixel_values is not None or p.pixel_values_videos is not None for p in prompts):
-            raise ValueError("VLLMEngine.score takes text prompts only")
-        inputs = [{"prompt_token_ids": p.ids + list(r)} for p, r in zip(prompts, responses, strict=True)]
+        inputs = []
+        for p, r in zip(prompts, responses, strict=True):
+            item = self.engine_prompt(p)
+            inputs.append({**item, "prompt_token_ids": item["prompt_token_ids"] + list(r)})
         params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0, detokenize=False,
                                 skip_reading_prefix_cache=True)
         outputs = self.llm.generate(inputs, params, use_tqdm=False)
         out = []
-        for p, r, o in zip(prompts, responses, outputs, strict=True):
-            steps = o.prompt_logprobs[len(p.input_ids):]
+        for r, o in zip(responses, outputs, strict=True):
+            steps = o.prompt_logprobs[len(o.prompt_logprobs) - len(r):]  # the prompt's placeholders are expanded
             out.append([float(step[t].logprob) for step, t in zip(steps, r, strict=True)])
         return out
 

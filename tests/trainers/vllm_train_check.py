@@ -2,13 +2,15 @@
 Sokoban with the "vllm" rollout engine and a text-only tiny Qwen2, checking after each update that
 the weights vLLM samples with are the trainer's. Writes OUT_DIR/result.json.
     PYTHONPATH=. .vllm-venv/bin/python tests/trainers/vllm_train_check.py OUT_DIR
+With --multimodal (scripts/gpu_checks/vllm_engine.sh, on a GPU) the envs show images and the model
+is a Qwen2.5-VL: a tiny random one, or the checkpoint directory given with --model.
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
-import sys
 from pathlib import Path
 
 import torch
@@ -23,14 +25,18 @@ from stepgym.trainers.trainer import Trainer
 _STACKED = {"qkv_proj": ("q_proj", "k_proj", "v_proj"), "gate_up_proj": ("gate_proj", "up_proj")}
 
 
-def config(out: Path) -> TrainConfig:
+def config(out: Path, multimodal: bool = False, model: str | None = None) -> TrainConfig:
+    kw = dict(model=str(build_tiny_lm(out / "lm", seed=0)), rollout_engine_kwargs={"max_model_len": 512},
+              env_kwargs={"image": False, "max_steps": 6}, torch_threads=1)
+    if multimodal:  # head_dim 32 (tiny:small): the GPU attention backends take it, 16 and 24 they may not
+        kw = dict(model=model or "tiny:small", include_image=True,
+                  rollout_engine_kwargs={"max_model_len": 4096, "gpu_memory_utilization": 0.3},
+                  env_kwargs={"image": True, "max_steps": 6})
     return TrainConfig(
-        model=str(build_tiny_lm(out / "lm", seed=0)), run_dir=str(out / "run"), rollout_engine="vllm",
-        rollout_engine_kwargs={"max_model_len": 512}, old_logprobs="recompute", importance_cap=2.0,
+        run_dir=str(out / "run"), rollout_engine="vllm", old_logprobs="recompute", importance_cap=2.0,
         sft_episodes=12, sft_epochs=3, sft_batch_size=16, before_sft_eval_tasks=0, iterations=2,
         tasks_per_iteration=2, group_size=4, num_envs=8, eval_tasks=4, eval_every=2, max_new_tokens=3,
-        minibatch_size=16, system_prompt="Sokoban. Reply with a move.", env_kwargs={"image": False, "max_steps": 6},
-        torch_threads=1, lr=1e-3)
+        minibatch_size=16, system_prompt="Sokoban. Reply with a move.", lr=1e-3, **kw)
 
 
 def dense_weight_gap(engine, model) -> tuple[float, int, int]:
@@ -49,6 +55,8 @@ def dense_weight_gap(engine, model) -> tuple[float, int, int]:
             expected = torch.cat([ours[f"{module}.{part}.{leaf}"] for part in _STACKED[kind]])
         else:
             expected = ours[name]
+        if t.shape[0] > expected.shape[0] and t.shape[1:] == expected.shape[1:]:
+            t = t[: expected.shape[0]]  # vLLM pads the vocabulary rows of embed_tokens / lm_head
         gap = max(gap, float((t - expected).abs().max()))
         compared += 1
     return gap, compared, len(theirs)
@@ -70,10 +78,10 @@ def probe(trainer: Trainer):
     return prompts, settings
 
 
-def main(out: Path) -> None:
-    trainer = Trainer(config(out), progress=False)
+def main(out: Path, multimodal: bool = False, model: str | None = None) -> None:
+    trainer = Trainer(config(out, multimodal, model), progress=False)
     engine = trainer.engine
-    result = {"in_process": engine.in_process, "iterations": []}
+    result = {"in_process": engine.in_process, "multimodal": multimodal, "iterations": []}
     trainer.run(stop_after=0)  # SFT, and its evaluation sampled through vLLM
     prompts, settings = probe(trainer)
     for it in range(trainer.cfg.iterations):
@@ -82,16 +90,20 @@ def main(out: Path) -> None:
         synced = trainer.synced_engine()  # what the next rollout samples with
         model = trainer.policy.model
         moved = max(float((a - b).abs().max()) for a, b in zip(model.state_dict().values(), before.state_dict().values()))
-        gap, compared, held = dense_weight_gap(synced, model)
+        # Qwen2.5-VL's names differ between the two (and vLLM's vision tower goes unused): the
+        # log-prob checks below cover it
+        gap, compared, held = (None, 0, 0) if multimodal else dense_weight_gap(synced, model)
         actions = synced.generate(prompts, settings, call=it)
         responses = [a.token_ids for a in actions]
+        device = next(model.parameters()).device
+        on = [p.to(device) for p in prompts]
         with torch.no_grad():
-            ours = [lp.tolist() for lp in sequence_logprobs(model, prompts, responses, pad_id=trainer.policy.pad_id)[0]]
-            stale = [lp.tolist() for lp in sequence_logprobs(before, prompts, responses, pad_id=trainer.policy.pad_id)[0]]
+            ours = [lp.tolist() for lp in sequence_logprobs(model, on, responses, pad_id=trainer.policy.pad_id)[0]]
+            stale = [lp.tolist() for lp in sequence_logprobs(before, on, responses, pad_id=trainer.policy.pad_id)[0]]
         teacher = synced.score(prompts, responses)
 
         def worst(a, b):
-            return max(abs(x - y) for u, v in zip(a, b) for x, y in zip(u, v))
+                return max(abs(x - y) for u, v in zip(a, b) for x, y in zip(u, v))
 
         again = synced.generate(prompts, settings, call=it)
         result["iterations"].append({
@@ -115,4 +127,9 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":  # vLLM may start engine processes: the guard keeps them from re-running this
-    main(Path(sys.argv[1]))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--multimodal", action="store_true")
+    ap.add_argument("--model", default=None, help="with --multimodal: a Qwen2.5-VL checkpoint directory")
+    a = ap.parse_args()
+    main(a.out, a.multimodal, a.model)
