@@ -119,6 +119,8 @@ class VLLMEngine(RolloutEngine):
         )
         if torch.cuda.is_available():
             kwargs["gpu_memory_utilization"] = gpu_memory_utilization
+        else:  # see `_batches`: on a CPU no seeded request may be prefilled in parts
+            kwargs["max_num_batched_tokens"] = max(8192, max_model_len)
         if getattr(policy.model.config, "vision_config", None) is not None:
             kwargs["limit_mm_per_prompt"] = {"image": max(1, policy.prompt.max_history_images + 1), "video": 1}
         kwargs.update(llm_kwargs)
@@ -135,6 +137,9 @@ class VLLMEngine(RolloutEngine):
         from vllm.v1.engine.core_client import InprocClient
 
         self.in_process = isinstance(getattr(self.llm.llm_engine, "engine_core", None), InprocClient)
+        sched = self.llm.llm_engine.vllm_config.scheduler_config
+        # the prompt tokens one generate call may hold (None: no limit, on a GPU)
+        self._budget = None if torch.cuda.is_available() else sched.max_num_batched_tokens - sched.max_num_seqs
         self.syncs = 0
         self._placeholders = self._placeholder_ids()
 
@@ -193,7 +198,10 @@ class VLLMEngine(RolloutEngine):
                 raise ValueError(f"a prompt of {len(p.input_ids)} tokens plus max_new_tokens={s.max_new_tokens} exceeds the "
                                  f"vllm engine's max_model_len={self.max_model_len}: raise rollout_engine_kwargs['max_model_len']")
         params = [self._params(s, None if s.seed is None else request_seed(s.seed, call, i)) for i in range(len(prompts))]
-        outputs = self.llm.generate([self.engine_prompt(p) for p in prompts], params, use_tqdm=False)
+        items = [self.engine_prompt(p) for p in prompts]
+        outputs = []
+        for part in self._batches([len(x["prompt_token_ids"]) for x in items]):
+            outputs += self.llm.generate([items[i] for i in part], [params[i] for i in part], use_tqdm=False)
         meta = {"backend": "vllm", **self.policy.sampling_meta(s), "call": call}
         eos = set(self.policy.eos_ids)
         actions = []
@@ -218,11 +226,32 @@ class VLLMEngine(RolloutEngine):
             inputs.append({**item, "prompt_token_ids": item["prompt_token_ids"] + list(r)})
         params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0, detokenize=False,
                                 skip_reading_prefix_cache=True)
-        outputs = self.llm.generate(inputs, params, use_tqdm=False)
+        outputs = []
+        for part in self._batches([len(x["prompt_token_ids"]) for x in inputs]):
+            outputs += self.llm.generate([inputs[i] for i in part], params, use_tqdm=False)
         out = []
         for r, o in zip(responses, outputs, strict=True):
             steps = o.prompt_logprobs[len(o.prompt_logprobs) - len(r):]  # the prompt's placeholders are expanded
             out.append([float(step[t].logprob) for step, t in zip(steps, r, strict=True)])
+        return out
+
+    def _batches(self, lengths: list[int]) -> list[list[int]]:
+        """Consecutive runs of prompt indices whose tokens fit one scheduler step.
+
+        vLLM splits a prompt that does not fit the step's token budget over two steps, and then
+        rewinds the request's seeded generator, which a CPU generator cannot do ("CPU Generator
+        does not use offset", vLLM 0.32): on a CPU each call gets only what prefills at once.
+        """
+        if self._budget is None:
+            return [list(range(len(lengths)))]
+        out: list[list[int]] = [[]]
+        used = 0
+        for i, n in enumerate(lengths):
+            if out[-1] and used + n > self._budget:
+                out.append([])
+                used = 0
+            out[-1].append(i)
+            used += n
         return out
 
     # -- weights ---------------------------------------------------------------------------------

@@ -77,3 +77,13 @@ def test_two_iterations_on_sokoban_sample_with_the_trainers_weights(tmp_path):
         assert r["repeat_same_tokens"] and r["repeat_same_logprobs"]  # same (seed, call): same draw
         assert r["ends_with_eos"]
     assert result["syncs"] >= 3  # after SFT and after each of the two updates
+
+
+def test_cpu_calls_hold_only_prompts_that_prefill_in_one_step():
+    from types import SimpleNamespace
+
+    from stepgym.trainers.vllm_engine import VLLMEngine
+
+    cpu = SimpleNamespace(_budget=10)
+    assert VLLMEngine._batches(cpu, [4, 4, 4, 12, 1]) == [[0, 1], [2], [3], [4]]
+    assert VLLMEngine._batches(SimpleNamespace(_budget=None), [4, 4, 4]) == [[0, 1, 2]]
