@@ -8,6 +8,9 @@
   embeddings computed by the trainer's own vision tower (`image_embeds` + `image_grid_thw`, the
   form Qwen2/2.5-VL accept in vLLM), with each run of placeholder tokens folded back to one so
   vLLM expands it again from the grid. vLLM's copy of the vision tower is therefore never used.
+  Videos go without `second_per_grid_ts` (vLLM's embedding inputs take only embeds and grid), so
+  Qwen2.5-VL's temporal positions there assume 1 s per grid step; checked on a GPU only
+  (scripts/gpu_checks/vllm_engine.sh, images).
 - **Log-probs** are vLLM's `raw_logprobs` (log-softmax of the unmodified logits, temperature 1):
   the quantity `HFPolicy.generate` returns, so the PPO ratio and `logprob_mismatch` compare like
   with like.
