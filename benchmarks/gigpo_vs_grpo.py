@@ -3,9 +3,11 @@
 For each seed, one SFT run (the demo's: oracle records, behaviour cloning) makes the starting
 policy; GRPO and GiGPO then each train from that same checkpoint until their rollouts have taken
 the same number of env steps (`env_step_budget`; the demo's 20 iterations take about 35,000). Prints
-held-out success after SFT and after RL (mean and spread over seeds), env steps used, time per RL
-iteration and peak RSS of each run (every run in its own process), and GiGPO's time overhead
-over GRPO measured in the same invocation.
+held-out success after SFT and after RL per seed, the paired difference GiGPO - GRPO on the
+same held-out levels, reset seeds and sampling seeds (with its 95% interval), its mean over seeds
+against the target (GiGPO >= 5 points above GRPO), env steps used, time per RL iteration and peak
+RSS of each run (every run in its own process), and GiGPO's time per env step over GRPO's,
+measured in the same invocation.
 
     python benchmarks/gigpo_vs_grpo.py                       # 3 seeds x 35,000 env steps (~40 min on 2 cores)
     python benchmarks/gigpo_vs_grpo.py --seeds 1 --env-steps 5000
@@ -26,6 +28,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+TARGET = 0.05
+
+
+def final_episodes(run_dir: Path) -> list:
+    """The recorded episodes of a run's last evaluation."""
+    from stepgym.episodes.io import read_episodes
+
+    last = max((run_dir / "eval").glob("iteration_*"), key=lambda p: int(p.name.split("_")[1]))
+    return list(read_episodes(last))
 
 
 def _run(overrides: dict) -> dict:
@@ -75,15 +87,23 @@ def main() -> None:
             for algorithm in ("grpo", "gigpo"):
                 r = in_process({"seed": seed, "estimator": algorithm, "iterations": 10_000,
                                 "env_step_budget": args.env_steps, "eval_every": 10_000,
-                                "model": start, "sft_episodes": 0,
+                                "model": start, "sft_episodes": 0, "before_sft_eval_tasks": 0,
                                 "run_dir": str(root / f"{algorithm}-{seed}")})
                 r["after_sft"] = sft["eval"]["after_sft"]
+                r["run_dir"] = root / f"{algorithm}-{seed}"
                 results[algorithm].append(r)
-                print(f"  {algorithm:>5}: after RL {r['eval']['final']:.2f} ({r['env_steps']} env steps, "
+                print(f"  {algorithm:>5}: after RL {r['eval']['final']:.3f} ({r['env_steps']} env steps, "
                       f"{r['time_per_iteration']:.1f}s/iteration, peak RSS {r['peak_rss_mb']:.0f} MB)", flush=True)
+            from stepgym.episodes.evaluate import paired_difference
+
+            d = paired_difference(final_episodes(results["grpo"][-1]["run_dir"]),
+                                  final_episodes(results["gigpo"][-1]["run_dir"]))
+            results.setdefault("paired", []).append(d)
+            print(f"  GiGPO - GRPO: {d.difference:+.3f} [{d.ci[0]:+.3f}, {d.ci[1]:+.3f}] on {d.pairs} paired levels", flush=True)
     print()
     print(f"{'':>6} {'after SFT':>10} {'after RL':>9} {'spread':>7} {'gain':>6} {'env steps':>10} "
           f"{'s/iteration':>12} {'update s':>9} {'peak RSS MB':>12}")
+    paired = results.pop("paired")
     for algorithm, rs in results.items():
         finals = [r["eval"]["final"] for r in rs]
         starts = [r["after_sft"] for r in rs]
@@ -97,7 +117,12 @@ def main() -> None:
     per_step = [sum(r["rl_time"] for r in rs) / max(sum(r["env_steps"] for r in rs), 1) for rs in (g, p)]
     print(f"GiGPO time per env step / GRPO: {per_step[0] / per_step[1]:.3f} (time per iteration alone also "
           "reflects episode lengths, which differ once the policies do)")
-    print(json.dumps({k: [r["eval"]["final"] for r in v] for k, v in results.items()}))
+    diffs = [d.difference for d in paired]
+    print("GiGPO - GRPO per seed (paired, 95% CI): " + "; ".join(
+        f"seed {i}: {d.difference:+.3f} [{d.ci[0]:+.3f}, {d.ci[1]:+.3f}]" for i, d in enumerate(paired)))
+    print(f"mean {statistics.mean(diffs):+.3f} over {len(diffs)} seeds; target >= {TARGET:+.2f}: "
+          f"{'met' if statistics.mean(diffs) >= TARGET else 'NOT met'}")
+    print(json.dumps({**{k: [r["eval"]["final"] for r in v] for k, v in results.items()}, "gigpo_minus_grpo": diffs}))
 
 
 if __name__ == "__main__":

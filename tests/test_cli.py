@@ -62,6 +62,7 @@ def test_demo_trains_and_reports_three_stages(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), *TINY]) == 0
     out = capsys.readouterr().out
     assert "before SFT" in out and "after SFT" in out and "after RL" in out
+    assert "RL - SFT, same levels" in out and "points [" in out  # the paired gain and its interval
     assert (tmp_path / "learning_curve.png").exists()
     assert (tmp_path / "eval" / "after_sft" / "index.html").exists()
 

@@ -18,6 +18,12 @@ log π_old(token) as PPO/GRPO ratios need — even when sampling used another te
 but the log-probs stay those of the unmodified distribution.)
 `sequence_logprobs` computes exactly the same quantity, so in eval mode and float32 the two agree
 to ~1e-5.
+
+Each action's `meta` also holds the uncertainty ARPO branches on, from the same raw logits:
+`entropy` is the mean over its first `ENTROPY_TOKENS` (20) generated tokens of the full
+next-token distribution's entropy, in nats, and `entropy_norm` that divided by log|V| (in [0, 1]).
+(ARPO's released code sums the top-10 partial entropies of those tokens before dividing by
+log|V|; a mean does not grow with the segment's length.)
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from stepgym.agents.base import AgentAction, AgentInput, Policy
 from stepgym.agents.prompting import PromptConfig, build_messages, vision_inputs
 from stepgym.agents.sampling import GenerationSettings
 
+ENTROPY_TOKENS = 20  # ARPO measures a segment's uncertainty on its first 20 generated tokens
 _VISION_KEYS = ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
 
 
@@ -344,7 +351,11 @@ class HFPolicy(Policy):
             out = self.model.generate(**batch, generation_config=None, **gen_kwargs)
         new = out.sequences[:, batch["input_ids"].shape[1]:]  # [B, T]
         logits = torch.stack(out.logits, dim=1).float()  # [B, T, V] raw (unprocessed) logits
-        logp = torch.log_softmax(logits, dim=-1).gather(-1, new[..., None]).squeeze(-1)  # [B, T]
+        logp_all = torch.log_softmax(logits, dim=-1)  # [B, T, V]
+        logp = logp_all.gather(-1, new[..., None]).squeeze(-1)  # [B, T]
+        head = logp_all[:, :ENTROPY_TOKENS]
+        head_entropy = -(head.exp() * head).sum(-1)  # [B, min(T, 20)] nats
+        log_vocab = float(torch.log(torch.tensor(float(logits.shape[-1]))))
         meta = {"backend": "hf", **self.sampling_meta(s), "call": call}
         actions = []
         for i, p in enumerate(prompts):
@@ -357,9 +368,11 @@ class HFPolicy(Policy):
             ids = ids[:n]
             finish = "stop" if ids and ids[-1] in self.eos_ids else "length"
             text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            entropy = float(head_entropy[i, :min(n, ENTROPY_TOKENS)].mean()) if n else 0.0
             actions.append(AgentAction(text=text, token_ids=ids, logprobs=logp[i, :n].tolist(),
-                                       prompt_ids=p.ids, meta={**meta, "finish_reason": finish},
-                                       prompt_inputs=p))
+                                       prompt_ids=p.ids, prompt_inputs=p,
+                                       meta={**meta, "finish_reason": finish, "entropy": entropy,
+                                             "entropy_norm": entropy / log_vocab}))
         return actions
 
     def sequence_logprobs(self, prompts: list[PromptInputs], responses: list[list[int]], *,

@@ -4,10 +4,14 @@ Images travel as PNG data URLs. Requests for a batch go out concurrently; each h
 is retried with exponential backoff on connection errors, timeouts, 429 and 5xx. Log-probs are
 returned when the server gives them; token ids when the server supports vLLM's
 `return_token_ids` / `return_tokens_as_token_ids` extensions (`request_token_ids=True`).
+With `top_logprobs=k` each action's meta gets `entropy`: the mean over its first 20 tokens of
+-sum p log p over the k alternatives the server lists (ARPO asks for 10; a lower bound of the
+full distribution's entropy), and `entropy_norm` (that over log|V|) when `vocab_size` is set.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +43,24 @@ class HTTPSettings:
     """Ask for token ids (vLLM / stepgym serve extensions; plain OpenAI rejects them)."""
     logprobs: bool = True
     """Ask for the sampled tokens' log-probs."""
+    top_logprobs: int = 0
+    """Alternatives per token to ask for (0-20; needs `logprobs`); with them actions carry `entropy`."""
+    vocab_size: int | None = None
+    """The served model's vocabulary size, for `entropy_norm` (entropy / log|V|)."""
+
+
+ENTROPY_TOKENS = 20  # as stepgym.agents.hf: the first 20 generated tokens
+
+
+def topk_entropy(entries: list[dict[str, Any]], tokens: int = ENTROPY_TOKENS) -> float | None:
+    """Mean over the first `tokens` tokens of -sum p log p over each token's listed alternatives
+    (`top_logprobs` of a chat-completions reply); None when the reply lists none."""
+    per_token = []
+    for e in entries[:tokens]:
+        tops = [float(t["logprob"]) for t in e.get("top_logprobs") or [] if t.get("logprob") is not None]
+        if tops:
+            per_token.append(-sum(math.exp(lp) * lp for lp in tops if math.isfinite(lp)))
+    return sum(per_token) / len(per_token) if per_token else None
 
 
 def normalize_base_url(url: str) -> str:
@@ -120,6 +142,8 @@ class OpenAIPolicy(Policy):
             body["seed"] = seed
         if self.http.logprobs:
             body["logprobs"] = True
+            if self.http.top_logprobs:
+                body["top_logprobs"] = self.http.top_logprobs
         if self.http.request_token_ids:
             body["return_token_ids"] = True
             body["return_tokens_as_token_ids"] = True
@@ -136,10 +160,15 @@ class OpenAIPolicy(Policy):
         token_ids = choice.get("token_ids")
         if token_ids is None and entries and all(_token_id(e) is not None for e in entries):
             token_ids = [_token_id(e) for e in entries]
+        meta = {"backend": "openai", "model": reply.get("model", self.model),
+                "finish_reason": choice.get("finish_reason"), **asdict(self.config)}
+        entropy = topk_entropy(entries)
+        if entropy is not None:
+            meta["entropy"] = entropy
+            if self.http.vocab_size:
+                meta["entropy_norm"] = entropy / math.log(self.http.vocab_size)
         return AgentAction(text=text, token_ids=token_ids, logprobs=logprobs,
-                           prompt_ids=reply.get("prompt_token_ids"),
-                           meta={"backend": "openai", "model": reply.get("model", self.model),
-                                 "finish_reason": choice.get("finish_reason"), **asdict(self.config)})
+                           prompt_ids=reply.get("prompt_token_ids"), meta=meta)
 
     def act(self, inputs: list[AgentInput]) -> list[AgentAction]:
         """One completion per input, requested concurrently."""

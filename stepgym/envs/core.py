@@ -15,12 +15,20 @@ action is reported, never raised.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import gymnasium
 import numpy as np
 
+from stepgym.envs.fork import (
+    EnvSnapshot,
+    EpisodePrefix,
+    ForkError,
+    ForkNotSupported,
+    rng_from_state,
+)
 from stepgym.envs.spaces import FreeText, observation_space
 from stepgym.envs.tasks import Task, TaskSuite
 
@@ -69,6 +77,7 @@ class StepEnv(gymnasium.Env):
         self.steps = 0
         self._done = True
         self._last_error: str | None = None
+        self._prefix: EpisodePrefix | None = None  # how to replay this episode (forks)
 
     # -- subclass hooks ------------------------------------------------------------------
     def _extra_spaces(self) -> dict[str, gymnasium.Space]:
@@ -103,6 +112,27 @@ class StepEnv(gymnasium.Env):
         """The scripted solution's next action from the current state."""
         raise NotImplementedError(f"{type(self).__name__} has no oracle")
 
+    def _snapshot_state(self) -> Any:
+        """The env's own episode state (besides task, step count, RNG), for a native fork.
+
+        Envs whose state is cheap to copy override this and `_restore_state`; the default says
+        the env has none, and `EnvPool.fork` then replays the reset and the action prefix.
+        What is returned must not change when the env steps on (copy mutable parts) and must
+        pickle (process workers ship it)."""
+        raise ForkNotSupported(f"{type(self).__name__} has no native snapshot")
+
+    def _restore_state(self, state: Any) -> None:
+        """Put `state` (from `_snapshot_state`) back; the inverse of `_snapshot_state`."""
+        raise ForkNotSupported(f"{type(self).__name__} has no native snapshot")
+
+    def _replay_extras(self) -> dict[str, Any]:
+        """State a replay of the actions does not rebuild (a scripted oracle's position), carried
+        over to a replayed fork by `_apply_replay_extras`."""
+        return {}
+
+    def _apply_replay_extras(self, extras: dict[str, Any]) -> None:
+        pass
+
     # -- the contract ----------------------------------------------------------------------
     def _choose_task(self, options: dict[str, Any] | None) -> Task:
         options = options or {}
@@ -122,6 +152,8 @@ class StepEnv(gymnasium.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        self._prefix = EpisodePrefix(seed=seed, options=copy.deepcopy(options),
+                                     rng_state=copy.deepcopy(self.np_random.bit_generator.state))
         self.task = self._choose_task(options)
         self.steps = 0
         self._last_error = None
@@ -137,6 +169,7 @@ class StepEnv(gymnasium.Env):
             "success": False,
             **self._step_info(),
         }
+        self._prefix.state_keys.append(info["state_key"])
         return self._observation(), info
 
     def step(self, action: str | dict):
@@ -169,6 +202,8 @@ class StepEnv(gymnasium.Env):
             "success": bool(outcome.success),
             **self._step_info(),
         }
+        self._prefix.actions.append(copy.deepcopy(action) if isinstance(action, dict) else action)
+        self._prefix.state_keys.append(info["state_key"])
         return self._observation(), float(outcome.reward), terminated, truncated, info
 
     def _observation(self) -> dict[str, Any]:
@@ -180,6 +215,55 @@ class StepEnv(gymnasium.Env):
             obs["image"] = self._observe_image()
         obs.update(self._observe_extra())
         return obs
+
+    # -- forking (stepgym.envs.fork; `EnvPool.fork` is the entry point) --------------------------
+    @property
+    def native_fork(self) -> bool:
+        """Whether this env forks by `snapshot`/`restore` (else by replaying its action prefix)."""
+        return type(self)._snapshot_state is not StepEnv._snapshot_state
+
+    def episode_prefix(self) -> EpisodePrefix:
+        """How to rebuild the current episode: reset seed, options, RNG state and actions so far."""
+        self._check_forkable()
+        return EpisodePrefix(self._prefix.seed, copy.deepcopy(self._prefix.options), self._prefix.rng_state,
+                             list(self._prefix.actions), list(self._prefix.state_keys), self._replay_extras())
+
+    def snapshot(self) -> EnvSnapshot:
+        """The current episode's exact state (a native fork's source); see `_snapshot_state`."""
+        self._check_forkable()
+        return EnvSnapshot(env_class=type(self).__qualname__, task=self.task, steps=self.steps,
+                           last_error=self._last_error, rng_state=copy.deepcopy(self.np_random.bit_generator.state),
+                           prefix=self.episode_prefix(), state=self._snapshot_state())
+
+    def restore(self, snap: EnvSnapshot) -> tuple[dict[str, Any], str]:
+        """Put a `snapshot()` of an env of the same class and kwargs into this one; returns the
+        observation and state key it is in then (what `EnvPool.fork` checks against the source)."""
+        if snap.env_class != type(self).__qualname__:
+            raise ForkError(f"cannot restore a {snap.env_class} snapshot into a {type(self).__qualname__}")
+        self.task, self.steps, self._last_error = snap.task, snap.steps, snap.last_error
+        self._np_random = rng_from_state(snap.rng_state)
+        self._restore_state(snap.state)
+        p = snap.prefix
+        self._prefix = EpisodePrefix(p.seed, copy.deepcopy(p.options), p.rng_state, list(p.actions),
+                                     list(p.state_keys), dict(p.extras))
+        self._done = False
+        return self._observation(), self.state_key()
+
+    def prepare_replay(self, prefix: EpisodePrefix) -> None:
+        """Before a replayed reset without a seed: take the RNG state the source's reset had."""
+        if prefix.seed is None:
+            self._np_random = rng_from_state(prefix.rng_state)
+
+    def finish_replay(self, prefix: EpisodePrefix) -> None:
+        """After the replayed steps: carry over what replaying does not rebuild."""
+        self._apply_replay_extras(prefix.extras)
+
+    def _check_forkable(self) -> None:
+        if self._prefix is None or self.task is None:
+            raise ForkError(f"{type(self).__name__} has no episode to fork; reset it first")
+        if self._done:
+            raise ForkError(f"{type(self).__name__}'s episode is over (step {self.steps}); "
+                            "fork an env mid-episode")
 
     def render(self):
         if self.render_mode == "rgb_array":

@@ -297,3 +297,10 @@ class EnvPool:
             self.close()
         except Exception:
             pass
+
+    def fork(self, src: int, dsts: Sequence[int], *, native: bool | None = None) -> list:
+        """Put env `src`'s exact episode state into envs `dsts`, checked (`stepgym.envs.fork`);
+        one `ForkResult` (index, observation, state key, native or replay) per destination."""
+        from stepgym.envs.fork import fork_envs
+
+        return fork_envs(self, src, dsts, native=native)

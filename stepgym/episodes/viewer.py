@@ -2,7 +2,8 @@
 
 - `write_report(DIR)` (`stepgym view DIR`): recorded episodes step by step; GUI actions (Mobile-v0,
   Desktop-v0) drawn where they touched; `compare=DIR2` puts a second run's episodes of the same
-  task and seed beside each one.
+  task and seed beside each one. Branched rollouts (`meta["branch"]`, trainers/branching.py) are
+  shown as trees: each branch right under its parent, indented, linked to it, its shared steps dimmed.
 - `write_offline_viewer(...)` (`stepgym eval-offline --viewer`): recorded benchmark steps, the
   ground truth in green and each run's prediction in blue (right) or red (wrong), one column per run.
 
@@ -39,7 +40,7 @@ img{border:1px solid #ccc} .bad{background:#fff1f0} summary{cursor:pointer}
 .filters{position:sticky;top:0;background:#fafafa;padding:8px 0;z-index:2;border-bottom:1px solid #ddd}
 .filters label{margin-right:14px;font-size:13px} .runs{display:flex;gap:16px;flex-wrap:wrap}
 .metrics td{padding:2px 10px 2px 0;font-size:13px} .hidden{display:none} td.gtcol{width:220px;max-width:220px}
-.runs>div{max-width:420px}
+.runs>div{max-width:420px} .branch{border-left:3px solid #8ab4f8} tr.shared{opacity:.45}
 """
 
 _FILTER_JS = """
@@ -158,6 +159,23 @@ def _ep_attrs(task: str, success: bool, types: set[str], disagree: bool = False)
             f' data-types="{html.escape(" ".join(sorted(types)))}"')
 
 
+def tree_order(episodes: Sequence[Any]) -> list[tuple[Any, int]]:
+    """(episode, depth) with every branch right after its parent (depth-first, recorded order
+    otherwise); an episode whose parent is not in the list is a root."""
+    ids = {e.episode_id for e in episodes}
+    children: dict[str | None, list[Any]] = {}
+    for e in episodes:
+        parent = (e.meta.get("branch") or {}).get("parent")
+        children.setdefault(parent if parent in ids else None, []).append(e)
+    out: list[tuple[Any, int]] = []
+    stack = [(e, 0) for e in reversed(children.get(None, []))]
+    while stack:
+        e, depth = stack.pop()
+        out.append((e, depth))
+        stack.extend((c, depth + 1) for c in reversed(children.get(e.episode_id, [])))
+    return out
+
+
 def write_report(directory: str | Path, out: str | Path | None = None, max_episodes: int = 200,
                  compare: str | Path | None = None) -> Path:
     """Write an HTML page showing each recorded episode step by step; returns its path.
@@ -183,8 +201,10 @@ def write_report(directory: str | Path, out: str | Path | None = None, max_episo
         so = summarize(other.values())
         parts.append(f"<p>compared with {html.escape(str(compare))}: {len(other)} episodes, success {so.success_rate:.1%}</p>")
     body = []
-    for ep in eps[:max_episodes]:
+    for ep, depth in tree_order(eps[:max_episodes]):
         twin = other.get((ep.task_id, ep.seed))
+        branch = ep.meta.get("branch") or {}
+        shared_until = int(branch.get("step", 0)) if branch.get("parent") else 0
         badge = '<span class="ok">success</span>' if ep.success else '<span class="fail">failure</span>'
         meta = html.escape(json.dumps(ep.meta)[:300])
         head = "<tr><th>#</th><th>observation</th><th>action</th><th>reward</th><th>state</th>"
@@ -194,7 +214,7 @@ def write_report(directory: str | Path, out: str | Path | None = None, max_episo
             _, kind = _recorded_marks(ep, st)
             types.add(kind)
             obs_cell, act_cell = _recorded_cell(ep, st)
-            cls = "st bad" if not st.action_valid else "st"
+            cls = ("st bad" if not st.action_valid else "st") + (" shared" if k < shared_until else "")
             extra = ""
             if compare is not None:
                 o = twin.steps[k] if twin and k < len(twin.steps) else None
@@ -210,10 +230,18 @@ def write_report(directory: str | Path, out: str | Path | None = None, max_episo
         if compare is not None:
             twin_note = (f" · other run: {'success' if twin.success else 'failure'}, {twin.num_steps} steps" if twin
                          else " · not in the other run")
+        tree_note, style = "", ""
+        if shared_until:
+            parent = html.escape(str(branch["parent"]))
+            tree_note = (f' · branch of <a href="#ep-{parent}">{parent[:8]}</a> at step {shared_until}'
+                         f" (steps before it shared)")
+        if depth:
+            style = f' style="margin-left:{24 * depth}px"'
         body.append(
-            f'<div class="ep"{_ep_attrs(ep.task_id + " " + ep.instruction, ep.success, types, disagree)}><details>'
+            f'<div class="ep{" branch" if depth else ""}" id="ep-{html.escape(ep.episode_id)}"{style}'
+            f'{_ep_attrs(ep.task_id + " " + ep.instruction, ep.success, types, disagree)}><details>'
             f"<summary><b>{html.escape(ep.task_id)}</b> · {html.escape(ep.env_id)} · "
-            f"seed {ep.seed} · {badge} · return {ep.total_reward:g} · {ep.num_steps} steps{twin_note}</summary>"
+            f"seed {ep.seed} · {badge} · return {ep.total_reward:g} · {ep.num_steps} steps{twin_note}{tree_note}</summary>"
             f"<p>{html.escape(ep.instruction)}</p><p><small>{meta}</small></p>"
             f'<table class="steps">{head}' + "".join(rows) + "</table></details></div>"
         )

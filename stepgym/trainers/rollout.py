@@ -47,9 +47,12 @@ class EpisodeRollout:
     episode: Episode = field(repr=False)
     rows: tuple[StepRow, ...] = field(repr=False)
     episode_return: float = field(init=False)
+    # reward of steps this rollout shares with another one that holds their rows (a branched
+    # rollout under "hard" attribution, `trainers/branching.py`); 0 for a rollout with all its rows
+    prefix_return: float = 0.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "episode_return", float(sum(r.reward for r in self.rows)))
+        object.__setattr__(self, "episode_return", float(self.prefix_return + sum(r.reward for r in self.rows)))
 
     @property
     def infra_failure(self) -> bool:

@@ -31,7 +31,10 @@ from stepgym.envs.tasks import TaskSuite
 from stepgym.episodes.evaluate import paired_difference, summarize
 from stepgym.episodes.io import EpisodeWriter, read_episodes
 from stepgym.runner import EpisodeJob, collect_episodes
-from stepgym.trainers import distributed
+from stepgym.trainers import (
+    builtin,  # noqa: F401  (registers the shipped components)
+    distributed,
+)
 from stepgym.trainers.checkpoint import CHECKPOINT, read_state, write_checkpoint
 from stepgym.trainers.config import TrainConfig
 from stepgym.trainers.engines import ENGINES
@@ -42,7 +45,6 @@ from stepgym.trainers.plots import plot_learning_curve
 from stepgym.trainers.rollout import GroupSpec, RolloutBatch, SamplingPolicy, is_informative
 from stepgym.trainers.seeding import derive_seed, derive_small_seed
 from stepgym.trainers.sft import pad, pad_graph, record_demos, sft_examples, sft_step
-from stepgym.trainers import builtin  # noqa: F401  (registers the shipped components)
 from stepgym.trainers.strategy import ROLLOUTS, RolloutContext
 
 LOSS_STATS = ("loss", "pg_loss", "kl", "entropy", "clip_fraction", "approx_kl")

@@ -6,7 +6,13 @@ import pytest
 import torch
 from _agent_inputs import sokoban_inputs
 
-from stepgym.agents.hf import GenerationSettings, HFPolicy, PromptInputs, sequence_logprobs
+from stepgym.agents.hf import (
+    ENTROPY_TOKENS,
+    GenerationSettings,
+    HFPolicy,
+    PromptInputs,
+    sequence_logprobs,
+)
 from stepgym.agents.prompting import PromptConfig
 
 
@@ -35,6 +41,21 @@ def test_act_logprobs_equal_teacher_forced(tiny_dir, batch, settings):
         assert (e > 0).all() and (e <= torch.log(torch.tensor(float(len(policy.tokenizer)))) + 1e-4).all()
     # raw-logit log-probs: with temperature 0.7 / top-p they are *not* the sampling distribution's
     assert all(x < 0 for a in actions for x in a.logprobs)
+
+
+def test_action_entropy_is_the_first_tokens_mean(tiny_dir, batch):
+    """meta["entropy"]: mean entropy (nats) of the first 20 generated tokens' full distributions,
+    as a teacher-forced pass computes them; meta["entropy_norm"]: that over log|V| (ARPO's scale)."""
+    policy = HFPolicy(tiny_dir, config=GenerationSettings(max_new_tokens=2 * ENTROPY_TOKENS, seed=5))
+    actions = policy.act(batch)
+    _, ent = sequence_logprobs(policy.model, policy.encode(batch), [a.token_ids for a in actions], with_entropy=True)
+    vocab = policy.model.get_output_embeddings().weight.shape[0]
+    assert any(len(a.token_ids) > ENTROPY_TOKENS for a in actions)  # the cut at 20 tokens is exercised
+    for a, e in zip(actions, ent, strict=True):
+        expected = float(e[:ENTROPY_TOKENS].detach().mean())
+        assert a.meta["entropy"] == pytest.approx(expected, abs=1e-4)
+        assert a.meta["entropy_norm"] == pytest.approx(expected / torch.log(torch.tensor(float(vocab))).item(), abs=1e-5)
+        assert 0 < a.meta["entropy_norm"] <= 1
 
 
 def test_sequence_logprobs_is_differentiable(tiny_dir, batch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from stepgym.agents.openai_backend import (
     HTTPSettings,
     OpenAIPolicy,
     normalize_base_url,
+    topk_entropy,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,6 +73,32 @@ def test_greedy_http_equals_hf(server, tiny_dir):
     plain = OpenAIPolicy(server, "tiny", config=settings)
     assert [a.text for a in plain.act(inputs)] == [a.text for a in local]  # no extensions asked: text only
     remote_policy.close()
+
+
+def test_entropy_from_top_logprobs(server, tiny_dir):
+    """With top_logprobs the HTTP path reports ARPO's top-k entropy: a lower bound of the full
+    distribution's (which the HF backend reports), positive, and over log|V| when |V| is given."""
+    inputs = sokoban_inputs(2)
+    settings = GenerationSettings(max_new_tokens=8, temperature=0)
+    local_policy = HFPolicy(tiny_dir, config=settings)
+    local = local_policy.act(inputs)
+    vocab = local_policy.model.get_output_embeddings().weight.shape[0]
+    remote = OpenAIPolicy(server, "tiny", config=settings, http=HTTPSettings(top_logprobs=20, vocab_size=vocab))
+    for a, b in zip(local, remote.act(inputs), strict=True):
+        assert b.text == a.text
+        assert 0 < b.meta["entropy"] <= a.meta["entropy"] + 1e-4
+        assert b.meta["entropy_norm"] == pytest.approx(b.meta["entropy"] / math.log(vocab))
+    assert "entropy" not in OpenAIPolicy(server, "tiny", config=settings).act(inputs)[0].meta  # not asked for
+    remote.close()
+
+
+def test_topk_entropy_hand_values():
+    half = math.log(0.5)
+    entries = [{"top_logprobs": [{"logprob": half}, {"logprob": half}]},  # 2 equal options: log 2
+               {"top_logprobs": [{"logprob": 0.0}]}]  # certain: 0
+    assert topk_entropy(entries) == pytest.approx(math.log(2) / 2)
+    assert topk_entropy(entries, tokens=1) == pytest.approx(math.log(2))
+    assert topk_entropy([{"logprob": -1.0, "top_logprobs": []}]) is None
 
 
 def test_openai_reply_format_and_seed(server):

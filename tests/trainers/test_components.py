@@ -15,9 +15,9 @@ from stepgym.trainers.trainer import Trainer
 
 
 def test_built_in_names():
-    assert ESTIMATORS.names() == ["gigpo", "grpo", "rloo"]
+    assert ESTIMATORS.names() == ["arpo_hard", "gigpo", "grpo", "rloo"]
     assert LOSSES.names() == ["dapo", "dr_grpo", "gspo", "ppo"]
-    assert "groups" in ROLLOUTS
+    assert "groups" in ROLLOUTS and "branching" in ROLLOUTS
     assert "GSPO" in LOSSES.describe("gspo") and "GiGPO" in ESTIMATORS.describe("gigpo")
 
 

@@ -1,4 +1,5 @@
-"""The demo's promise, checked end to end (slow: about 5 minutes on 2 cores)."""
+"""The demo's promise, checked end to end on a seed the benchmark does not use (slow: about 10
+minutes on 2 cores)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,21 @@ from stepgym.trainers.trainer import Trainer
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::UserWarning")]
 
 
-def test_demo_rl_raises_held_out_success_over_sft(tmp_path):
-    cfg = preset("sokoban-gigpo-tiny", run_dir=str(tmp_path))
+def test_demo_rl_beats_its_sft_start_on_held_out_levels(tmp_path):
+    # benchmarks/demo_seeds.py measures seeds 0-2 at 1 and 2 threads; this is an extra seed
+    cfg = preset("sokoban-gigpo-tiny", run_dir=str(tmp_path), seed=3, torch_threads=2)
     trainer = Trainer(cfg, progress=False)
     try:
         results = trainer.run()
     finally:
         trainer.close()
     assert results["before_sft"] < results["after_sft"]
-    # the demo measured 31% -> 48% on 100 held-out levels; 8 points leaves room for the float
-    # rounding differences another thread count or CPU brings
-    assert results["final"] >= results["after_sft"] + 0.08, results
-    rl = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    entropies = [m["entropy"] for m in rl if m["phase"] == "rl"]
-    assert entropies[-1] < entropies[0] + 0.05  # no entropy blow-up (the old failure mode)
+    records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    final = [m for m in records if m["phase"] == "eval" and "gain_vs_sft" in m][-1]
+    assert final["eval_episodes"] == 500
+    # paired over the same 500 held-out levels and seeds: RL must be better than its own start
+    # beyond the noise of the comparison, not just on the point estimate
+    assert final["gain_ci"][0] > 0, final
+    rl = [m for m in records if m["phase"] == "rl"]
+    assert rl[-1]["entropy"] < rl[0]["entropy"] + 0.05  # no entropy blow-up (the old failure mode)
+    assert max(m["invalid_action_rate"] for m in rl) < 0.1  # no drift into unparseable moves

@@ -124,3 +124,21 @@ def test_no_effect_penalty_hits_actions_that_left_the_state_unchanged():
     # last step's next state is unknown
     assert [r.reward for r in out] == pytest.approx([-0.05, 0.0, 0.0, -0.05, 1.0])
     assert _penalise_no_effect(rows, 0.0) == tuple(rows)
+
+
+def test_the_readme_estimator_example_registers_and_runs():
+    """README "Training" shows adding an estimator in one file; that code must work as printed."""
+    import re
+    from pathlib import Path
+
+    from stepgym.trainers.estimators import ESTIMATORS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "ESTIMATORS.register" in b)
+    try:
+        exec(compile(code, "README.md", "exec"), {})
+        adv = ESTIMATORS.get("positive_only")(_batch(), None)
+    finally:
+        ESTIMATORS.unregister("positive_only")
+    returns = _batch().arrays.episode_returns
+    assert adv.tolist() == [float(returns[e] > 0) for e in _batch().arrays.episode_index]

@@ -185,6 +185,14 @@ class BrowserEnv(StepEnv):
             obs["image"] = np.zeros((self.viewport[1], self.viewport[0], 3), np.uint8)
         return obs, 0.0, False, True, info
 
+    def _replay_extras(self) -> dict[str, Any]:
+        # a replay does not ask the oracle, so its position in the plan is carried over
+        return {"oracle_i": self._oracle_i, "oracle_pending": self._oracle_pending}
+
+    def _apply_replay_extras(self, extras: dict[str, Any]) -> None:
+        self._oracle_i = int(extras.get("oracle_i", 0))
+        self._oracle_pending = extras.get("oracle_pending")
+
     def _advance_oracle(self, action: Any) -> None:
         if self._oracle_pending == (self.steps, action):
             self._oracle_i += 1

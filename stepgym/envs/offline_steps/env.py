@@ -96,6 +96,12 @@ class OfflineStepsEnv(StepEnv):
         if self.visual and not self._record.get("image"):
             raise ValueError(f"step {task.task_id!r} has no screenshot; build the dataset with images or pass image=False")
 
+    def _snapshot_state(self):
+        return {"record": self._record, "verdict": self._verdict}
+
+    def _restore_state(self, state) -> None:
+        self._record, self._verdict = state["record"], state["verdict"]
+
     def parse_action(self, action: str | dict) -> dict[str, Any]:
         return parse_for(self._record, action)
 

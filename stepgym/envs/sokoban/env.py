@@ -157,6 +157,15 @@ class SokobanEnv(StepEnv):
         solved = self.boxes == self.level.targets
         return Outcome(reward=1.0 if solved else 0.0, terminated=solved, success=solved)
 
+    def _snapshot_state(self):
+        # positions are tuples and frozensets (immutable); the level never changes in an episode
+        return {"level": self.level, "player": self.player, "boxes": self.boxes, "plan": list(self._plan),
+                "blocked": self._blocked}
+
+    def _restore_state(self, state) -> None:
+        self.level, self.player, self.boxes = state["level"], state["player"], state["boxes"]
+        self._plan, self._blocked = list(state["plan"]), state["blocked"]
+
     def grid(self) -> list[str]:
         return self.level.rows(self.boxes, self.player)
 

@@ -162,6 +162,15 @@ class ToolUseEnv(StepEnv):
             self._known.add(call.canonical())
         return Outcome()
 
+    def _snapshot_state(self):
+        # the shipped tools are pure functions of their arguments: the calls made are the state
+        return {"calls": list(self.calls), "known": set(self._known), "responses": list(self._responses),
+                "answer": self.answer}
+
+    def _restore_state(self, state) -> None:
+        self.calls, self._known = list(state["calls"]), set(state["known"])
+        self._responses, self.answer = list(state["responses"]), state["answer"]
+
     @property
     def _gold(self) -> str:
         return str(self.task.data["answer"])

@@ -167,6 +167,21 @@ class _VideoEnvBase(StepEnv):
             raise ValueError(f"task {self.task.task_id!r} has no known answer (its release hides it): no oracle")
         return str(self.task.data["answer"]).strip().upper()
 
+    def _snapshot_state(self):
+        # frames are replaced, never written in place, so the arrays can be shared
+        return {"answered": self.answered, "frames": self.frames, "timestamps": self.timestamps,
+                **self._own_state()}
+
+    def _restore_state(self, state) -> None:
+        self.answered, self.frames, self.timestamps = state["answered"], state["frames"], state["timestamps"]
+        self._restore_own(state)
+
+    def _own_state(self) -> dict[str, Any]:
+        return {}
+
+    def _restore_own(self, state: dict[str, Any]) -> None:
+        pass
+
     def _observe_extra(self) -> dict[str, Any]:
         # a copy: users keep observations, and cached frames must not change under them
         return {"video": str(self.task.data["video"]), "frames": self.frames.copy()}
@@ -248,6 +263,12 @@ class VideoQAEnv(_VideoEnvBase):
         self.frame_info = self._cache[key]
         self.frames = self.frame_info["frames"]
         self.timestamps = self.frame_info["timestamps"]
+
+    def _own_state(self) -> dict[str, Any]:
+        return {"frame_info": self.frame_info}
+
+    def _restore_own(self, state: dict[str, Any]) -> None:
+        self.frame_info = state["frame_info"]
 
     def parse_action(self, action: str | dict) -> dict[str, Any]:
         if isinstance(action, dict):
@@ -338,6 +359,12 @@ class VideoSearchEnv(_VideoEnvBase):
         self.frames = reader.get_frames(idx)
         self.timestamps = reader.meta.timestamps(idx)
         self.seen.update(int(i) for i in idx)
+
+    def _own_state(self) -> dict[str, Any]:
+        return {"seen": set(self.seen), "used": self.used}
+
+    def _restore_own(self, state: dict[str, Any]) -> None:
+        self.seen, self.used = set(state["seen"]), state["used"]
 
     def _load_task(self, task: Task) -> None:
         self.answered = None

@@ -11,6 +11,7 @@ product_category, name, instruction_text).
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import threading
@@ -161,6 +162,20 @@ class WebShopEnv(StepEnv):
         self._reward = None
         picks = self.np_random.choice(len(self.catalog.queries), size=min(3, len(self.catalog.queries)), replace=False)
         self._suggested = [goal_query(self.goal["instruction_text"])] + [self.catalog.queries[int(i)] for i in picks]
+        self._refresh()
+
+    def _snapshot_state(self):
+        # ShopState is frozen and the goal is not changed in an episode; the page is rebuilt
+        return {"goal": self.goal, "state": self.state, "visited": set(self.visited),
+                "reward_info": copy.deepcopy(self.reward_info), "suggested": list(self._suggested),
+                "oracle_asin": self._oracle_asin, "oracle_options": copy.deepcopy(self._oracle_options),
+                "reward": self._reward}
+
+    def _restore_state(self, s) -> None:
+        self.goal, self.state, self.visited = s["goal"], s["state"], set(s["visited"])
+        self.reward_info, self._suggested = copy.deepcopy(s["reward_info"]), list(s["suggested"])
+        self._oracle_asin, self._oracle_options = s["oracle_asin"], copy.deepcopy(s["oracle_options"])
+        self._reward = s["reward"]
         self._refresh()
 
     def _refresh(self) -> None:
