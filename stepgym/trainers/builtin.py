@@ -6,4 +6,5 @@ this module, so a shipped component needs one line here. A user's own component 
 module imported before the trainer looks it up.
 """
 
+import stepgym.trainers.vllm_engine  # noqa: F401  (vllm itself is imported when the engine is built)
 from stepgym.trainers import branching, engines, estimators, losses, strategy, tree_estimators  # noqa: F401

@@ -302,8 +302,10 @@ class Trainer:
         rng = np.random.default_rng(derive_seed(cfg.seed, "update-order", it, *((d.rank,) if d.enabled else ())))
         stats: dict[str, list[float]] = {}
         recomputed = self.score(rows) if cfg.old_logprobs == "recompute" else None
-        mismatch = None if recomputed is None else max(
-            (float((lp - torch.tensor(r.sampled_logprobs)).abs().max()) for lp, r in zip(recomputed, rows)), default=0.0)
+        # (largest, summed, tokens) |sampled - trainer's| log-prob gap: all rows when recomputed, else
+        # the first micro-batch, scored before any optimizer step
+        mismatch = None if recomputed is None else _mismatch(
+            [(lp - torch.tensor(r.sampled_logprobs)).abs() for lp, r in zip(recomputed, rows)])
         # a minibatch is the union of every rank's share of minibatch_size rows; all ranks take the
         # same number of optimizer steps, a rank that runs out of rows adds a zero gradient
         share_size = -(-cfg.minibatch_size // d.world)
@@ -341,8 +343,11 @@ class Trainer:
         for part in distributed.gather(local, d):  # additive over ranks: each holds its share
             for k, v in part.items():
                 merged[k] = max(merged.get(k, v), v) if k in _PER_PART else merged.get(k, 0.0) + v
-        worst = max(x for x in distributed.gather(mismatch if mismatch is not None else 0.0, d))
-        return {**merged, "grad_norm": float(np.mean(stats["grad_norm"])), "logprob_mismatch": worst}
+        gaps = distributed.gather(mismatch if mismatch is not None else (0.0, 0.0, 0), d)
+        tokens = sum(g[2] for g in gaps)
+        return {**merged, "grad_norm": float(np.mean(stats["grad_norm"])),
+                "logprob_mismatch": sum(g[1] for g in gaps) / max(tokens, 1),
+                "logprob_mismatch_max": max(g[0] for g in gaps)}
 
     def _part_loss(self, rows, idx, advantages: np.ndarray, recomputed, totals: Totals):
         """The loss of rows `idx`, as their share of a minibatch with `totals`, and its statistics."""
@@ -351,7 +356,8 @@ class Trainer:
         logps, ents = self.policy.sequence_logprobs(prompts, responses, with_entropy=True)
         logp = pad_graph(logps)
         sampled, mask = pad([rows[i].sampled_logprobs for i in idx])
-        stats = {"first_mismatch": float(((logp.detach() - sampled).abs() * mask).max())}
+        gap = (logp.detach() - sampled).abs() * mask
+        stats = {"first_mismatch": (float(gap.max()), float(gap.sum()), int(mask.sum()))}
         old, weights = sampled, None
         if recomputed is not None:
             old = pad([recomputed[i] for i in idx])[0]
@@ -574,6 +580,12 @@ def signal_stats(batch: RolloutBatch, advantages: np.ndarray) -> dict[str, float
     return {"adv_abs_mean": float(np.abs(advantages).mean()), "adv_positive": float((advantages > 1e-9).mean()),
             "adv_negative": float((advantages < -1e-9).mean()),
             "singleton_step_rows": float(np.mean([counts[k] == 1 for k in keys]))}
+
+
+def _mismatch(gaps: list[torch.Tensor]) -> tuple[float, float, int]:
+    """(largest, summed, count) of per-token log-prob gaps."""
+    n = sum(len(g) for g in gaps)
+    return (max((float(g.max()) for g in gaps if len(g)), default=0.0), float(sum(float(g.sum()) for g in gaps)), n)
 
 
 def _hit_by_failure(group) -> bool:
