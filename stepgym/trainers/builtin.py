@@ -7,3 +7,4 @@ module imported before the trainer looks it up.
 """
 
 from stepgym.trainers import engines, estimators, losses, strategy  # noqa: F401
+from stepgym.trainers import replay  # noqa: F401

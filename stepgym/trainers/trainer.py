@@ -243,7 +243,9 @@ class Trainer:
             seed = derive_seed(cfg.seed, "rollout-sample", it, *(("retry", attempt) if attempt else ()))
             ctx = RolloutContext(self.pool, self.policy, self._sampling(cfg.temperature, seed), cfg, it, engine=engine)
             played = self.strategy.collect(ctx, specs)
-            steps += int(distributed.all_reduce([played.num_steps], self.dist)[0])
+            # replayed rows (experience replay) were not played in this iteration: they cost no env step
+            replayed = int(played.stats.get("replayed_rows", 0))
+            steps += int(distributed.all_reduce([played.num_steps - replayed], self.dist)[0])
             return played
 
         batch = play(self.dist.shard(self.sample_groups(it)), 0)  # each rank plays its share of the groups
