@@ -204,3 +204,113 @@ def test_buffer_errors_name_the_value():
     with pytest.raises(ValueError, match="returns above 0.1, got 0.05"):
         buf.add(entry)
     assert buf.sample("a", np.random.default_rng(0)) is None
+
+
+# -- with the trainer ------------------------------------------------------------------------------
+
+# one-push levels: a short SFT gives the tiny model a success rate between 0 and 1, so a run has
+# both groups with a success to store and all-fail groups to inject into
+EASY = [["######", "#@$._#", "#____#", "#____#", "#____#", "######"],
+        ["######", "#____#", "#.$@_#", "#____#", "#____#", "######"],
+        ["######", "#____#", "#_@__#", "#_$__#", "#_.__#", "######"],
+        ["######", "#_.__#", "#_$__#", "#_@__#", "#____#", "######"]]
+
+
+def _easy_suite(path):
+    records = [{"task_id": f"easy-{split}-{i}", "grid": grid, "instruction": "Push every box onto a target.",
+                "solution_moves": 1, "split": split} for split in ("train", "test") for i, grid in enumerate(EASY)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return str(path)
+
+
+def _trainer_cfg(run_dir, levels, **kw) -> TrainConfig:
+    base = dict(model="tiny:tiny", run_dir=str(run_dir), sft_episodes=16, sft_epochs=30, sft_batch_size=16,
+                iterations=3, tasks_per_iteration=4, group_size=3, num_envs=12, eval_tasks=2, eval_every=3,
+                before_sft_eval_tasks=0, max_new_tokens=3, minibatch_size=64, torch_threads=1,
+                system_prompt="Sokoban. Reply with a move.", env_kwargs={"image": False, "max_steps": 2, "levels": levels},
+                rollout="replay", old_logprobs="recompute", importance_cap=2.0, estimator="grpo", normalize="mean_std")
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _rl(run_dir):
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if not k.startswith("time_")} for r in rows if r["phase"] == "rl"]
+
+
+@pytest.mark.slow
+def test_resume_equals_uninterrupted_with_replay_on(tmp_path):
+    from stepgym.trainers.trainer import Trainer
+
+    levels = _easy_suite(tmp_path / "easy.jsonl")
+    full = Trainer(_trainer_cfg(tmp_path / "full", levels), progress=False)
+    full.run()
+    full.close()
+    rl = _rl(tmp_path / "full")
+    assert sum(r["replay_injections"] for r in rl[1:]) > 0, rl  # replay was at work after the cut
+    played = [b["env_steps"] - a["env_steps"] for a, b in zip([{"env_steps": 0}, *rl], rl)]
+    in_batch = [round(r["episode_length"] * 12) for r in rl]  # 4 tasks x 3 episodes, replayed ones included
+    assert played == [n - r["replayed_rows"] for n, r in zip(in_batch, rl)]  # replayed rows cost no env step
+    assert all(0 <= r["replay_rows_share"] < 1 for r in rl)
+
+    cut = Trainer(_trainer_cfg(tmp_path / "cut", levels), progress=False)
+    cut.run(stop_after=1)
+    cut.close()
+    resumed = Trainer.resume(tmp_path / "cut", progress=False)
+    assert resumed.strategy.buffer.sizes() == cut.strategy.buffer.sizes()
+    resumed.run()
+    resumed.close()
+    assert _rl(tmp_path / "cut") == rl
+    # the buffers hold the same steps (episode ids are random and model paths name the run dir)
+    contents = lambda t: {k: [(e.steps, e.episode_return, e.iteration) for e in t.strategy.buffer.get(k)]  # noqa: E731
+                          for k in t.strategy.buffer.sizes()}
+    assert contents(resumed) == contents(full) and len(full.strategy.buffer) > 0
+    a, b = full.policy.model.state_dict(), resumed.policy.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # the injections' log holds each injection once, as the uninterrupted run's does
+    marks = lambda d: [{k: v for k, v in e.meta["replay"].items() if k != "source_episode"}  # noqa: E731
+                       for e in read_episodes(d / "replay")]
+    assert marks(tmp_path / "cut") == marks(tmp_path / "full")
+
+
+def test_importance_weights_of_replayed_rows_against_hand_values(tmp_path):
+    from stepgym.trainers.losses import Totals
+    from stepgym.trainers.trainer import Trainer
+
+    cfg = TrainConfig(model="tiny:tiny", run_dir=str(tmp_path), sft_episodes=0, iterations=0, num_envs=1,
+                      env_kwargs={"image": False, "max_steps": 2}, old_logprobs="recompute", importance_cap=2.0,
+                      estimator="grpo", torch_threads=1, dual_clip=None)
+    trainer = Trainer(cfg, progress=False)
+    try:
+        prompts = trainer.policy.encode([_input("a", 0), _input("a", 1)])
+        rows = [StepRow(prompt=p, response_ids=(11, 12, 13), sampled_logprobs=(0.0,) * 3, reward=0.0,
+                        state_key="s", step_index=0, action_valid=True) for p in prompts]
+        old = trainer.score(rows)  # pi_old: the current policy's log-probs
+        # row 0 was sampled by this policy (mu = pi_old); row 1 is replayed, its behaviour log-probs
+        # mu = pi_old + d with d = (-ln 3, ln 2, 0): pi_old / mu = (3, 0.5, 1), capped at 2 -> (2, 0.5, 1)
+        d = torch.tensor([-np.log(3.0), np.log(2.0), 0.0])
+        rows = [replace_row(rows[0], old[0]), replace_row(rows[1], old[1] + d)]
+        adv = np.array([1.0, 0.5])
+        out, stats = trainer._part_loss(rows, np.array([0, 1]), adv, old, Totals(6.0, 2.0))
+    finally:
+        trainer.close()
+    assert stats["is_weight_max"] == pytest.approx(2.0, rel=1e-5)
+    assert stats["is_weight_mean"] == pytest.approx((1 + 1 + 1 + 2 + 0.5 + 1) / 6, rel=1e-5)
+    # the ratio pi / pi_old is 1 before the update, so each token's loss is -A * w (token mean over 6)
+    expected = -(1.0 * 3 + 0.5 * (2 + 0.5 + 1)) / 6
+    assert float(out.pg_loss) == pytest.approx(expected, rel=1e-5)
+
+
+def replace_row(row: StepRow, logprobs: torch.Tensor) -> StepRow:
+    from dataclasses import replace
+
+    return replace(row, sampled_logprobs=tuple(float(x) for x in logprobs))
+
+
+def test_task_filter_knows_desktop_and_mobile_infeasible_tasks():
+    from stepgym.envs.tasks import Task
+    from stepgym.trainers.trainer import is_infeasible
+
+    assert is_infeasible(Task("d", "x", data={"evaluator": {"func": "infeasible"}}))  # Desktop-v0 (OSWorld)
+    assert is_infeasible(Task("m", "x", data={"infeasible": True}))  # Mobile-v0 templates
+    assert not is_infeasible(Task("ok", "x", data={"evaluator": {"func": "exact_match"}, "infeasible": False}))
