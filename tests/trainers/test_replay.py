@@ -314,3 +314,35 @@ def test_task_filter_knows_desktop_and_mobile_infeasible_tasks():
     assert is_infeasible(Task("d", "x", data={"evaluator": {"func": "infeasible"}}))  # Desktop-v0 (OSWorld)
     assert is_infeasible(Task("m", "x", data={"infeasible": True}))  # Mobile-v0 templates
     assert not is_infeasible(Task("ok", "x", data={"evaluator": {"func": "exact_match"}, "infeasible": False}))
+
+
+def _mobile_smoke_cfg(run_dir, **kw) -> TrainConfig:
+    from stepgym.trainers.config import preset
+
+    small = dict(model="tiny:tiny", run_dir=str(run_dir), sft_episodes=6, sft_epochs=1, iterations=2, eval_every=2,
+                 tasks_per_iteration=2, group_size=2, num_envs=4, eval_tasks=2, torch_threads=1, importance_cap=2.0,
+                 env_kwargs={"templates": ["ClockToggleAlarm", "SettingsToggle"], "param_split": "train", "max_steps": 3})
+    return preset("mobile-arpo-tiny", **{**small, **kw})
+
+
+@pytest.mark.slow
+def test_two_iterations_of_arpo_on_mobile_with_chromium(tmp_path):
+    from stepgym.trainers.trainer import Trainer
+
+    trainer = Trainer(_mobile_smoke_cfg(tmp_path), progress=False)
+    try:
+        results = trainer.run()
+    finally:
+        trainer.close()
+    rl = _rl(tmp_path)
+    assert [r["iteration"] for r in rl] == [0, 1]
+    for key in ("replay_injections", "replay_all_negative_groups", "replay_rows_share", "replay_buffer_episodes",
+                "rollout_success", "env_steps", "invalid_action_rate"):
+        assert key in rl[0], key
+    assert rl[-1]["env_steps"] > 0 and "final" in results
+    # the SFT demos are screenshots of the phone, and the model was shown them (small, as configured)
+    demo = next(read_episodes(tmp_path / "demos"))
+    assert demo.steps[0].image and (tmp_path / "demos" / demo.steps[0].image).exists()
+    held_out = list(read_episodes(tmp_path / "eval" / "final" if (tmp_path / "eval" / "final").exists()
+                                  else tmp_path / "eval" / "iteration_1"))
+    assert held_out and all(e.env_id == "stepgym/Mobile-v0" for e in held_out)
