@@ -346,3 +346,14 @@ def test_two_iterations_of_arpo_on_mobile_with_chromium(tmp_path):
     held_out = list(read_episodes(tmp_path / "eval" / "final" if (tmp_path / "eval" / "final").exists()
                                   else tmp_path / "eval" / "iteration_1"))
     assert held_out and all(e.env_id == "stepgym/Mobile-v0" for e in held_out)
+
+
+def test_mobile_param_split_separates_template_parameters():
+    from stepgym.envs.mobile.env import MobileEnv, param_split_of
+
+    drawn = [{"hour": h, "minute": m} for h in range(24) for m in (0, 15, 30, 45)]
+    splits = [param_split_of("ClockAddAlarm", p) for p in drawn]
+    assert set(splits) == {"train", "test"} and 0.1 < splits.count("test") / len(splits) < 0.4
+    assert splits == [param_split_of("ClockAddAlarm", dict(reversed(list(p.items())))) for p in drawn]  # key order
+    with pytest.raises(ValueError, match="param_split must be one of .*got 'val'"):
+        MobileEnv(param_split="val")
