@@ -30,6 +30,7 @@ _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}
 h1{font-size:20px} .ep{background:#fff;border:1px solid #ddd;border-radius:8px;margin:16px 0;padding:12px}
 .ok{color:#187a2f;font-weight:600} .fail{color:#b3261e;font-weight:600}
+.replay{background:#fff4d6;border:1px solid #e0b13c;border-radius:4px;padding:0 4px;font-size:12px}
 table.steps{border-collapse:collapse;width:100%} .steps td,.steps th{border-top:1px solid #eee;padding:6px;vertical-align:top;text-align:left}
 pre{white-space:pre-wrap;margin:0;font-size:12px;max-height:240px;overflow:auto}
 img{border:1px solid #ccc} .bad{background:#fff1f0} summary{cursor:pointer}
@@ -154,6 +155,15 @@ def _recorded_cell(ep, step) -> str:
     return f"{fig}{captions(marks, 'right', '')}<pre>{html.escape(step.observation)}</pre>", f"<pre>{html.escape(step.action)}</pre>{err}"
 
 
+def _replay_badge(mark: Mapping[str, Any] | None) -> str:
+    """The mark of an episode injected by experience replay (`stepgym.trainers.replay`), or ''."""
+    if not mark:
+        return ""
+    where = f"replayed into group {mark.get('group_id')} at iteration {mark.get('iteration')}"
+    return (f' · <span class="replay" title="{html.escape(where)}">replayed, stored at iteration '
+            f"{html.escape(str(mark.get('source_iteration')))}</span>")
+
+
 def _ep_attrs(task: str, success: bool, types: set[str], disagree: bool = False) -> str:
     return (f' data-task="{html.escape(task.lower())}" data-success="{int(success)}" data-disagree="{int(disagree)}"'
             f' data-types="{html.escape(" ".join(sorted(types)))}"')
@@ -206,6 +216,7 @@ def write_report(directory: str | Path, out: str | Path | None = None, max_episo
         branch = ep.meta.get("branch") or {}
         shared_until = int(branch.get("step", 0)) if branch.get("parent") else 0
         badge = '<span class="ok">success</span>' if ep.success else '<span class="fail">failure</span>'
+        badge += _replay_badge(ep.meta.get("replay"))
         meta = html.escape(json.dumps(ep.meta)[:300])
         head = "<tr><th>#</th><th>observation</th><th>action</th><th>reward</th><th>state</th>"
         head += "<th>other run</th></tr>" if compare is not None else "</tr>"

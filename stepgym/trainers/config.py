@@ -55,6 +55,9 @@ class TrainConfig:
     """Previous steps shown in each prompt (window mode)."""
     include_image: bool = False
     """Show observation images to the model."""
+    max_pixels: int | None = None
+    """Largest image area the model sees after qwen-vl-utils' smart resize (max_pixels / 784 vision
+    tokens per image); None: the prompt's default (256 tokens). GUI presets keep it small on CPUs."""
     system_prompt: str | None = "Sokoban. Reply with one move: up, down, left or right."
     """System prompt (`{action_doc}` is filled in); None: the agent layer's default with the env's action doc.
     The default is short because prompt length dominates the tiny model's cost on a CPU."""
@@ -86,7 +89,7 @@ class TrainConfig:
     loss: str = "ppo"
     """Policy loss, by registered name (`stepgym.trainers.losses.LOSSES`: ppo, dapo, gspo, dr_grpo)."""
     rollout: str = "groups"
-    """Rollout strategy, by registered name (`stepgym.trainers.strategy.ROLLOUTS`: groups)."""
+    """Rollout strategy, by registered name (`stepgym.trainers.strategy.ROLLOUTS`: groups, replay)."""
     rollout_kwargs: dict[str, Any] = field(default_factory=dict)
     """Options of the rollout strategy, passed to its constructor (e.g. a replay buffer's capacity)."""
     iterations: int = 20
@@ -197,6 +200,7 @@ class TrainConfig:
             "before_sft_eval_tasks": self.before_sft_eval_tasks >= 0,
             "task_filter_tries": self.task_filter_tries >= 0,
             "importance_cap": self.importance_cap is None or self.importance_cap > 0,
+            "max_pixels": self.max_pixels is None or self.max_pixels >= 4 * 28 * 28,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -250,9 +254,33 @@ SOKOBAN_DEMO: dict[str, Any] = {
     "kl_coef": 0.05,
 }
 
+_ARPO: dict[str, Any] = {
+    "model": "tiny:mini", "include_image": True, "max_pixels": 64 * 28 * 28, "system_prompt": None,
+    "max_new_tokens": 24, "num_envs": 8, "sft_episodes": 120, "sft_epochs": 4, "sft_batch_size": 16,
+    "before_sft_eval_tasks": 0, "eval_temperature": 0.0,
+    "estimator": "grpo", "normalize": "mean_std", "loss": "ppo", "clip_low": 0.2, "clip_high": 0.3, "dual_clip": 3.0,
+    "kl_coef": 0.0, "old_logprobs": "recompute", "rollout": "replay", "invalid_action_penalty": 0.5,
+    "iterations": 12, "tasks_per_iteration": 8, "group_size": 4, "minibatch_size": 64, "eval_every": 4,
+    "lr": 1e-4,
+}
+# Mobile-v0 templates an oracle solves in 2-3 steps with short answers (the tiny model's reach)
+_MOBILE_TEMPLATES = ("ClockToggleAlarm", "SettingsToggle", "ClockLabelLookup", "ClockEarliestAlarm",
+                     "MessagesUnreadCount", "ClockImpossibleTime", "ContactsDeleteMissing", "ClockDeleteAlarm")
+
 PRESETS: dict[str, dict[str, Any]] = {
     "sokoban-gigpo-tiny": dict(SOKOBAN_DEMO),
     "sokoban-grpo-tiny": {**SOKOBAN_DEMO, "estimator": "grpo"},
+    # ARPO on the GUI envs (Lu et al., 2025): GRPO advantages (mean/std), PPO clip 0.2 / 0.3, dual
+    # clip 3, no KL, old log-probs recomputed for the whole batch (replayed rows start at ratio 1),
+    # experience replay into all-negative groups, -0.5 reward per unparseable action (ARPO's
+    # 0.5 x format reward). The tiny VLM sees a small screenshot (64 vision tokens) and the element list.
+    "mobile-arpo-tiny": {**_ARPO, "env_id": "stepgym/Mobile-v0",
+                         # held out: the same templates with other parameters (a quarter of each's sets)
+                         "env_kwargs": {"templates": list(_MOBILE_TEMPLATES), "param_split": "train", "max_steps": 5},
+                         "eval_env_kwargs": {"param_split": "test"}, "train_split": "all", "eval_split": "all"},
+    # held out: whole tasks (the suite's "test" split: 13 of 68 tasks, one of them infeasible)
+    "desktop-arpo-tiny": {**_ARPO, "env_id": "stepgym/Desktop-v0", "env_kwargs": {"max_steps": 6},
+                          "train_split": "train", "eval_split": "test", "max_new_tokens": 32},
 }
 
 

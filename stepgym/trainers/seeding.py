@@ -19,6 +19,7 @@ The streams the trainer uses (all in `stepgym/trainers/`):
 | `rollout-reset`, it, g                 | reset seed shared by the episodes of group g          |
 | `rollout-sample`, it                   | token sampling of iteration `it` (one call per step)  |
 | `update-order`, it                     | minibatch order of the update of iteration `it`       |
+| `replay-draw`, it, group_id            | which stored success replay injects into that group   |
 | `eval-reset`, i                        | reset seed of evaluation episode i (same every eval)  |
 | `eval-sample`, name                    | token sampling of the evaluation called `name`        |
 

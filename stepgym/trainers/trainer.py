@@ -145,7 +145,8 @@ class Trainer:
         cfg = self.cfg
         prompt = PromptConfig(history_len=cfg.history_len, include_image=cfg.include_image,
                               max_history_images=1 if cfg.include_image else 0,
-                              system_prompt=cfg.system_prompt or DEFAULT_SYSTEM_PROMPT)
+                              system_prompt=cfg.system_prompt or DEFAULT_SYSTEM_PROMPT,
+                              **({"max_pixels": cfg.max_pixels} if cfg.max_pixels is not None else {}))
         policy = HFPolicy(model_dir, config=self._sampling(cfg.temperature, 0), prompt=prompt,
                           device="cpu" if not torch.cuda.is_available() else None)
         policy.model.eval()  # no dropout: rollout and update see the same distribution
@@ -247,7 +248,9 @@ class Trainer:
             seed = derive_seed(cfg.seed, "rollout-sample", it, *(("retry", attempt) if attempt else ()))
             ctx = RolloutContext(self.pool, self.policy, self._sampling(cfg.temperature, seed), cfg, it, engine=engine)
             played = self.strategy.collect(ctx, specs)
-            steps += int(distributed.all_reduce([played.num_steps], self.dist)[0])
+            # replayed rows (experience replay) were not played in this iteration: they cost no env step
+            replayed = int(played.stats.get("replayed_rows", 0))
+            steps += int(distributed.all_reduce([played.num_steps - replayed], self.dist)[0])
             return played
 
         batch = play(self.dist.shard(self.sample_groups(it)), 0)  # each rank plays its share of the groups
@@ -393,13 +396,13 @@ class Trainer:
             table = {t.task_id: float(np.mean([e.success for e in episodes[i * cfg.task_filter_tries:
                                                                               (i + 1) * cfg.task_filter_tries]]))
                      for i, t in enumerate(tasks)}
-            kept_ids = [t.task_id for t in tasks if table[t.task_id] > 0 and not t.data.get("infeasible", False)]
+            kept_ids = [t.task_id for t in tasks if table[t.task_id] > 0 and not is_infeasible(t)]
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps({"tries": cfg.task_filter_tries, "success": table, "kept": kept_ids}, indent=1))
             tmp.replace(path)
             self.log.write({"phase": "task_filter", "tasks": len(table), "kept": len(kept_ids)})
             distributed.barrier(self.dist)
-        kept = [t for t in self.train_tasks if table.get(t.task_id, 0.0) > 0 and not t.data.get("infeasible", False)]
+        kept = [t for t in self.train_tasks if table.get(t.task_id, 0.0) > 0 and not is_infeasible(t)]
         if not kept:
             raise RuntimeError(f"the task filter kept no train task: the starting policy solved none of "
                                f"{len(table)} tasks in {cfg.task_filter_tries} tries each (see {path})")
@@ -586,6 +589,13 @@ def _mismatch(gaps: list[torch.Tensor]) -> tuple[float, float, int]:
     """(largest, summed, count) of per-token log-prob gaps."""
     n = sum(len(g) for g in gaps)
     return (max((float(g.max()) for g in gaps if len(g)), default=0.0), float(sum(float(g.sum()) for g in gaps)), n)
+
+
+def is_infeasible(task) -> bool:
+    """Whether a task cannot be done (the task filter never trains on it): Mobile-v0 templates say so
+    in `data["infeasible"]`, OSWorld-style Desktop-v0 tasks by their evaluator `{"func": "infeasible"}`."""
+    evaluator = task.data.get("evaluator")
+    return bool(task.data.get("infeasible", False)) or (isinstance(evaluator, dict) and evaluator.get("func") == "infeasible")
 
 
 def _hit_by_failure(group) -> bool:

@@ -66,6 +66,15 @@ def format_elements(elements: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+PARAM_SPLITS = ("all", "train", "test")
+
+
+def param_split_of(template: str, params: dict[str, Any]) -> str:
+    """"test" for a quarter of a template's parameter sets (by a hash of both), else "train"."""
+    key = f"{template}:{json.dumps(params, sort_keys=True, default=str)}"
+    return "test" if hashlib.sha1(key.encode()).digest()[0] % 4 == 0 else "train"
+
+
 class MobileEnv(BrowserEnv):
     """A phone of web apps in Chromium's mobile emulation, driven by AndroidWorld JSON actions."""
 
@@ -92,11 +101,17 @@ class MobileEnv(BrowserEnv):
         device_scale_factor: float = 1.0,
         image: bool = True,
         render_mode: str | None = None,
+        param_split: str = "all",
     ) -> None:
         """`templates`: names to play (default: all registered); `max_steps`: None gives each
         task 10 x its complexity steps (AndroidWorld's budget), an int overrides it;
         `viewport` is the screen in CSS pixels (actions and screenshots use it);
-        `image=False` skips screenshots."""
+        `image=False` skips screenshots. `param_split` "train" or "test" draws only template
+        parameters of that half (a hash of template and parameters puts a quarter in "test"), so a
+        held-out evaluation meets instances no training episode had; "all" (default) draws any."""
+        if param_split not in PARAM_SPLITS:
+            raise ValueError(f"param_split must be one of {PARAM_SPLITS}, got {param_split!r}")
+        self.param_split = param_split
         self.visual = bool(image)
         self.viewport = (int(viewport[0]), int(viewport[1]))
         self.device_scale_factor = float(device_scale_factor)
@@ -116,6 +131,10 @@ class MobileEnv(BrowserEnv):
         template = TEMPLATES[name]()
         world = make_world(self.np_random)
         params = template.params(self.np_random, world)
+        for _ in range(64):  # a template whose parameters never fall in the split (one fixed set) plays them anyway
+            if self.param_split in ("all", param_split_of(name, params)):
+                break
+            params = template.params(self.np_random, world)
         world = copy_world(world)
         template.setup(world, params)
         self._template, self._params = template, params
