@@ -7,4 +7,12 @@ module imported before the trainer looks it up.
 """
 
 import stepgym.trainers.vllm_engine  # noqa: F401  (vllm itself is imported when the engine is built)
-from stepgym.trainers import branching, engines, estimators, losses, replay, strategy, tree_estimators  # noqa: F401
+from stepgym.trainers import (  # noqa: F401
+    branching,
+    engines,
+    estimators,
+    losses,
+    replay,
+    strategy,
+    tree_estimators,
+)

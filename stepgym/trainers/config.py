@@ -89,7 +89,7 @@ class TrainConfig:
     loss: str = "ppo"
     """Policy loss, by registered name (`stepgym.trainers.losses.LOSSES`: ppo, dapo, gspo, dr_grpo)."""
     rollout: str = "groups"
-    """Rollout strategy, by registered name (`stepgym.trainers.strategy.ROLLOUTS`: groups, replay)."""
+    """Rollout strategy, by registered name (`stepgym.trainers.strategy.ROLLOUTS`: groups, replay, branching)."""
     rollout_kwargs: dict[str, Any] = field(default_factory=dict)
     """Options of the rollout strategy, passed to its constructor (e.g. a replay buffer's capacity)."""
     iterations: int = 20
