@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import stepgym  # noqa: E402
+from benchmarks.gui import memory_mb  # noqa: E402
 from stepgym.agents.base import AgentAction, AgentInput, Policy  # noqa: E402
 from stepgym.envs import EnvPool  # noqa: E402
 from stepgym.envs.browser.session import process_tree  # noqa: E402
@@ -89,19 +90,6 @@ def print_throughput(rows: list[dict], num_envs: int) -> None:
 
 
 # -- 2. memory -------------------------------------------------------------------------------------
-def _smaps(pid: int) -> tuple[int, int]:
-    rss = pss = 0
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Rss:"):
-                rss += int(line.split()[1])
-            elif line.startswith("Pss:"):
-                pss += int(line.split()[1])
-    except OSError:
-        pass
-    return rss, pss
-
-
 def _chromium_browsers(pids: list[int]) -> int:
     n = 0
     for p in pids:
@@ -127,12 +115,9 @@ def mobile_memory(backend: str, num_envs: int = 8, envs_per_worker: int = 4) -> 
             if bad:
                 raise RuntimeError(f"Mobile-v0 warm-up action failed: {bad[0]}")
         pids = sorted({p for w in pool.worker_pids() for p in process_tree(w)})
-        rss = pss = 0
-        for p in pids:
-            r, s = _smaps(p)
-            rss, pss = rss + r, pss + s
+        rss_mb, pss_mb = memory_mb(pids)
         return {"backend": backend, "envs": num_envs, "workers": pool.num_workers, "processes": len(pids),
-                "browsers": _chromium_browsers(pids), "rss_mb": rss / 1024, "pss_mb": pss / 1024}
+                "browsers": _chromium_browsers(pids), "rss_mb": rss_mb, "pss_mb": pss_mb}
 
 
 def print_memory(rows: list[dict]) -> None:
