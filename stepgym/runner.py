@@ -37,6 +37,13 @@ class _Running:
     history_images: list[Any]
 
 
+def finish_episode(ep: Episode, info: dict[str, Any]) -> None:
+    """Close an episode from its last step's info: its success, and the error that ended it, if any."""
+    ep.success = bool(info.get("success", False))
+    if "error" in info:
+        ep.meta["error"] = info["error"]
+
+
 def collect_episodes(
     pool: EnvPool,
     policy: Policy,
@@ -118,9 +125,7 @@ def collect_episodes(
             r.info = {**r.info, **res.info}
             r.obs = res.obs
             if res.done:
-                ep.success = bool(res.info.get("success", False))
-                if "error" in res.info:
-                    ep.meta["error"] = res.info["error"]
+                finish_episode(ep, res.info)
                 if writer is not None:
                     writer.write(ep, r.images)
                 done[order] = ep

@@ -58,7 +58,15 @@ from stepgym.agents.base import AgentAction, AgentInput
 from stepgym.envs.fork import ForkMismatch
 from stepgym.episodes.recorder import make_step
 from stepgym.records import Episode, Step
-from stepgym.trainers.rollout import EpisodeRollout, GroupSpec, RolloutBatch, RolloutGroup, StepRow
+from stepgym.runner import finish_episode
+from stepgym.trainers.rollout import (
+    EpisodeRollout,
+    GroupSpec,
+    RolloutBatch,
+    RolloutGroup,
+    StepRow,
+    step_row,
+)
 from stepgym.trainers.seeding import derive_seed
 from stepgym.trainers.strategy import ROLLOUTS, RolloutContext, RolloutStrategy
 
@@ -290,16 +298,11 @@ class BranchingRollouts(RolloutStrategy):
         ep.steps.append(step)
         ep.total_reward += res.reward
         r.history_images.append(r.obs.get("image"))
-        penalty = self.config.invalid_action_penalty if not step.action_valid else 0.0
-        r.rows.append(StepRow(prompt=act.prompt_inputs, response_ids=tuple(act.token_ids),
-                              sampled_logprobs=tuple(float(x) for x in act.logprobs), reward=step.reward - penalty,
-                              state_key=step.state_key, step_index=step.index, action_valid=step.action_valid))
+        r.rows.append(step_row(act, step, self.config.invalid_action_penalty))
         r.info = {**r.info, **res.info}
         r.obs = res.obs
         if res.done:
-            ep.success = bool(res.info.get("success", False))
-            if "error" in res.info:
-                ep.meta["error"] = res.info["error"]
+            finish_episode(ep, res.info)
 
     def _episodes(self, rollouts: list[_Rollout]) -> tuple[EpisodeRollout, ...]:
         """EpisodeRollouts in creation order (parents before their branches), penalties applied."""

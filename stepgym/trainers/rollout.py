@@ -174,6 +174,15 @@ class SamplingPolicy(Policy):
         return {**self.policy.metadata(), "sampling": self.policy.sampling_meta(self.settings)}
 
 
+def step_row(act: AgentAction, step: Step, invalid_action_penalty: float = 0.0) -> StepRow:
+    """The trainer's row of one agent step: the action's exact inputs, ids and sampled log-probs,
+    and the env's reward minus `invalid_action_penalty` when the env could not parse the action."""
+    penalty = invalid_action_penalty if not step.action_valid else 0.0
+    return StepRow(prompt=act.prompt_inputs, response_ids=tuple(act.token_ids),
+                   sampled_logprobs=tuple(float(x) for x in act.logprobs), reward=step.reward - penalty,
+                   state_key=step.state_key, step_index=step.index, action_valid=step.action_valid)
+
+
 def play_groups(pool: EnvPool, policy: Policy, specs: Sequence[GroupSpec], group_size: int, *,
                 invalid_action_penalty: float = 0.0, no_effect_penalty: float = 0.0) -> RolloutBatch:
     """Play `group_size` episodes of every spec; returns them as a batch with one row per step.
@@ -191,11 +200,7 @@ def play_groups(pool: EnvPool, policy: Policy, specs: Sequence[GroupSpec], group
         if act.token_ids is None or act.logprobs is None or act.prompt_inputs is None:
             raise RuntimeError(f"policy {policy.name!r} returned no prompt inputs / token ids / log-probs; "
                                "RL needs all three (use an HFPolicy)")
-        penalty = invalid_action_penalty if not step.action_valid else 0.0
-        rows.setdefault(ep.episode_id, []).append(StepRow(
-            prompt=act.prompt_inputs, response_ids=tuple(act.token_ids),
-            sampled_logprobs=tuple(float(x) for x in act.logprobs), reward=step.reward - penalty,
-            state_key=step.state_key, step_index=step.index, action_valid=step.action_valid))
+        rows.setdefault(ep.episode_id, []).append(step_row(act, step, invalid_action_penalty))
 
     episodes = collect_episodes(pool, policy, jobs, on_step=on_step, save_images=False)
     groups = []
