@@ -33,7 +33,11 @@ class TrainConfig:
     its episodes run to the step limit, so a short evaluation says as much as a long one."""
     eval_env_kwargs: dict[str, Any] | None = None
     """Constructor arguments of the evaluation envs, merged over `env_kwargs` (e.g. another level
-    suite); None: evaluation runs in the training envs."""
+    suite); None: evaluation runs in the training envs. With `eval_env_id` set to another env,
+    they are that env's whole arguments."""
+    eval_env_id: str | None = None
+    """Registered env id of evaluation; None: `env_id`. Lets a run train on one env and be scored
+    on another, e.g. GRPO on recorded steps (`stepgym/OfflineSteps-v0`) scored live on Mobile-v0."""
     num_envs: int = 64
     """Envs stepped as one batch (one policy call per step for all of them)."""
     env_backend: str = "sync"
@@ -163,6 +167,13 @@ class TrainConfig:
     no_effect_penalty: float = 0.0
     """Subtracted from the reward of a valid action after which the env is in the same state
     (`state_key` unchanged: a move into a wall, a click on nothing), the last step excepted."""
+    negative_advantage_weight: float = 1.0
+    """Multiplier of negative advantages after estimation (1: the estimator's own; 0: only steps
+    better than their group's baseline are reinforced, as in filtered behaviour cloning).
+    Below 1 the update sharpens the policy towards what worked instead of pushing probability
+    off sampled tokens that did not, which on a tiny policy raises entropy (Zhu et al., 2025,
+    "The Surprising Effectiveness of Negative Reinforcement in LLM Reasoning", separate the two
+    halves of the gradient the same way)."""
     filter_groups: bool = True
     """Drop groups whose episodes all got the same return."""
 
@@ -201,6 +212,7 @@ class TrainConfig:
             "task_filter_tries": self.task_filter_tries >= 0,
             "importance_cap": self.importance_cap is None or self.importance_cap > 0,
             "max_pixels": self.max_pixels is None or self.max_pixels >= 4 * 28 * 28,
+            "negative_advantage_weight": 0.0 <= self.negative_advantage_weight <= 1.0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:

@@ -95,13 +95,16 @@ class Trainer:
         self._weights_version, self._engine_version = 0, -1  # the engine is synced lazily, once per change
         self.pool = EnvPool(cfg.env_id, num_envs=cfg.num_envs, env_kwargs=cfg.env_kwargs, backend=cfg.env_backend,
                             **cfg.env_pool_kwargs)
-        eval_kwargs = {**cfg.env_kwargs, **(cfg.eval_env_kwargs or {})}
+        eval_env = cfg.eval_env_id or cfg.env_id
+        # another env's constructor does not take the training env's arguments
+        eval_kwargs = ({**cfg.env_kwargs, **(cfg.eval_env_kwargs or {})} if eval_env == cfg.env_id
+                       else dict(cfg.eval_env_kwargs or {}))
         # evaluation gets envs of its own when its settings differ, or when rollouts run alongside it
-        self.eval_pool = (self.pool if cfg.eval_env_kwargs is None and not cfg.async_rollouts else
-                          EnvPool(cfg.env_id, num_envs=cfg.num_envs, env_kwargs=eval_kwargs, backend=cfg.env_backend,
-                                  **cfg.env_pool_kwargs))
+        own_eval = cfg.eval_env_kwargs is not None or eval_env != cfg.env_id or cfg.async_rollouts
+        self.eval_pool = (EnvPool(eval_env, num_envs=cfg.num_envs, env_kwargs=eval_kwargs, backend=cfg.env_backend,
+                                  **cfg.env_pool_kwargs) if own_eval else self.pool)
         self.train_tasks = _suite(cfg.env_id, cfg.env_kwargs).split(cfg.train_split)
-        self.eval_tasks = list(_suite(cfg.env_id, eval_kwargs).split(cfg.eval_split))[: cfg.eval_tasks]
+        self.eval_tasks = list(_suite(eval_env, eval_kwargs).split(cfg.eval_split))[: cfg.eval_tasks]
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
@@ -206,6 +209,8 @@ class Trainer:
                                    "groups_dropped": len(batch.groups) - len(trained.groups), "rows_trained": trained.num_steps}
         t1 = time.perf_counter()
         advantages = self.estimator(trained, cfg) if trained.num_steps else np.zeros(0)
+        if cfg.negative_advantage_weight != 1.0:
+            advantages = np.where(advantages < 0, advantages * cfg.negative_advantage_weight, advantages)
         if trained.num_steps:
             metrics.update(signal_stats(trained, advantages))
         metrics = combine_metrics(distributed.gather((metrics, len(batch.episodes)), self.dist))

@@ -91,6 +91,25 @@ def test_config_errors_name_the_field(tmp_path):
         Trainer.resume(tmp_path)
 
 
+def test_evaluation_on_another_env_and_positive_only_advantages(tmp_path):
+    # train on 6x6 levels, score on the 8x8 env (its own constructor arguments); with negative
+    # advantages weighted 0 no trained row pushes its tokens down
+    trainer = Trainer(_cfg(tmp_path, sft_episodes=0, eval_env_id="stepgym/Sokoban-8x8-v0",
+                           eval_env_kwargs={"image": False, "max_steps": 4}, negative_advantage_weight=0.0),
+                      progress=False)
+    trainer.run()
+    trainer.close()
+    from stepgym.episodes.io import read_episodes
+
+    evaluated = list(read_episodes(tmp_path / "eval" / "iteration_1"))
+    assert len(evaluated) == 4 and all("8x8" in e.task_id for e in evaluated)
+    assert all(len(e.steps) <= 4 for e in evaluated)
+    trained = [r for r in _rl_rows(tmp_path) if r["phase"] == "rl" and r["rows_trained"]]
+    assert trained and all(r["adv_negative"] == 0.0 and r["adv_positive"] > 0 for r in trained)
+    with pytest.raises(ValueError, match="negative_advantage_weight=-0.5"):
+        TrainConfig(negative_advantage_weight=-0.5)
+
+
 def test_env_step_budget_stops_rl_and_evaluates_the_last_iteration(tmp_path):
     # each iteration plays 2 tasks x 4 episodes of at most 6 steps, so a budget of 1 step is spent
     # by the first iteration, which must then be evaluated and reported as final
