@@ -293,6 +293,23 @@ PRESETS: dict[str, dict[str, Any]] = {
     # held out: whole tasks (the suite's "test" split: 13 of 68 tasks, one of them infeasible)
     "desktop-arpo-tiny": {**_ARPO, "env_id": "stepgym/Desktop-v0", "env_kwargs": {"max_steps": 6},
                           "train_split": "train", "eval_split": "test", "max_new_tokens": 32},
+    # GiGPO on VideoSearch-v0: ask frames(start, end, n) within a budget, then answer(X). The built-in
+    # generated clips split by video: 32 train tasks, 16 held out (other seeds, other videos). Frames
+    # are decoded at most 80 px wide (6 vision tokens per pair) and a short system prompt keeps the
+    # tiny VLM's prompts cheap on a CPU. SFT learns the oracle (ask for the evidence span, then answer)
+    # from its recordings, replayed so the model is cloned on the frames it will see. GiGPO's step
+    # groups: a group's episodes share the first state (the free overview frames), so the first
+    # call gets a step-level advantage. Greedy evaluation of the 16 held-out tasks.
+    "videosearch-gigpo-tiny": {
+        "env_id": "stepgym/VideoSearch-v0", "train_split": "train", "eval_split": "test",
+        "env_kwargs": {"frame_budget": 8, "overview_frames": 4, "max_side": 80, "max_steps": 4},
+        "model": "tiny:mini", "include_image": True, "max_pixels": 16 * 28 * 28, "max_new_tokens": 40,
+        "system_prompt": "Video question. Reply frames(start=S, end=E, n=N) to see frames, or answer(X).",
+        "num_envs": 16, "sft_episodes": 96, "sft_epochs": 12, "sft_batch_size": 16, "sft_lr": 2e-3,
+        "eval_tasks": 16, "before_sft_eval_tasks": 16, "eval_temperature": 0.0,
+        "estimator": "gigpo", "iterations": 8, "tasks_per_iteration": 8, "group_size": 4,
+        "minibatch_size": 64, "eval_every": 4, "lr": 1e-4, "kl_coef": 0.0,
+    },
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Sequence
@@ -17,14 +18,22 @@ from stepgym.agents.scripted import OraclePolicy
 from stepgym.envs.pool import EnvPool
 from stepgym.episodes.io import EpisodeWriter, read_episodes
 from stepgym.records import Episode
-from stepgym.runner import EpisodeJob, collect_episodes
+from stepgym.runner import EpisodeJob, collect_episodes, replay_inputs
 from stepgym.trainers import distributed
 from stepgym.trainers.losses import Totals, sft_loss
+
+UNRECORDED_OBSERVATIONS = ("frames",)
+"""Observation keys an episode record does not keep (`stepgym.runner`)."""
+REPLAY_FILE = "replay.json"
 
 
 def record_demos(out: str | Path, env_id: str, env_kwargs: dict[str, Any], seeds: Sequence[int],
                  num_envs: int) -> Path:
     """Oracle episodes, one per reset seed, recorded into `out` (kept if already there).
+
+    An episode record keeps observation text and images; where the env also observes what a record
+    does not keep (a video env's `frames` and their timestamps), `out/replay.json` names the env
+    and its arguments, and `sft_examples` rebuilds each step's input by replaying the episode.
 
     Written to a temporary folder and renamed, so an interrupted recording is redone, never
     half-used.
@@ -35,13 +44,32 @@ def record_demos(out: str | Path, env_id: str, env_kwargs: dict[str, Any], seeds
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     pool = EnvPool(env_id, num_envs=min(num_envs, max(len(seeds), 1)), env_kwargs=env_kwargs)
+    unrecorded: set[str] = set()
+
+    def note(ep, step, inp, act) -> None:
+        unrecorded.update(k for k in UNRECORDED_OBSERVATIONS if k in inp.observation)
+
     try:
         with EpisodeWriter(tmp) as writer:
-            collect_episodes(pool, OraclePolicy(), [EpisodeJob(seed=s) for s in seeds], writer=writer)
+            collect_episodes(pool, OraclePolicy(), [EpisodeJob(seed=s) for s in seeds], writer=writer, on_step=note)
     finally:
         pool.close()
+    if unrecorded:  # the record lacks what the policy saw: SFT rebuilds it by replaying the episodes
+        (tmp / REPLAY_FILE).write_text(json.dumps({"env_id": env_id, "env_kwargs": env_kwargs,
+                                                   "observations": sorted(unrecorded)}, indent=1) + "\n")
     os.replace(tmp, out)
     return out
+
+
+def _replay_env(directory: Path):
+    """The env to replay the demos in (from `replay.json`), or None where the record suffices."""
+    spec = directory / REPLAY_FILE
+    if not spec.exists():
+        return None
+    import stepgym
+
+    data = json.loads(spec.read_text())
+    return stepgym.make(data["env_id"], **data["env_kwargs"])
 
 
 def _image(directory: Path, rel: str | None):
@@ -68,19 +96,29 @@ def agent_inputs(episode: Episode, directory: Path, with_images: bool) -> list[A
 
 def sft_examples(policy: HFPolicy, directory: str | Path, successful_only: bool = True,
                  ) -> list[tuple[PromptInputs, list[int]]]:
-    """(prompt, target ids) per recorded step: the target is the action text followed by EOS."""
+    """(prompt, target ids) per recorded step: the target is the action text followed by EOS.
+
+    The prompt is built from the record, or, where `record_demos` wrote `replay.json` (the env
+    observes more than a record keeps, e.g. video frames), from the episode replayed in that env,
+    so the policy is cloned on the same inputs it later acts on."""
     directory = Path(directory)
     eos = policy.eos_ids[0]
     examples = []
     # the file holds episodes in finishing order, which depends on how many envs ran them
-    for ep in sorted(read_episodes(directory), key=lambda e: (str(e.seed), e.task_id)):
-        if successful_only and not ep.success:
-            continue
-        inputs = agent_inputs(ep, directory, with_images=policy.prompt.include_image)
-        prompts = policy.encode(inputs)
-        for prompt, step in zip(prompts, ep.steps):
-            target = policy.tokenizer.encode(step.action, add_special_tokens=False) + [eos]
-            examples.append((prompt, target))
+    replay_env = _replay_env(directory)
+    try:
+        for ep in sorted(read_episodes(directory), key=lambda e: (str(e.seed), e.task_id)):
+            if successful_only and not ep.success:
+                continue
+            inputs = (replay_inputs(replay_env, ep) if replay_env is not None
+                      else agent_inputs(ep, directory, with_images=policy.prompt.include_image))
+            prompts = policy.encode(inputs)
+            for prompt, step in zip(prompts, ep.steps):
+                target = policy.tokenizer.encode(step.action, add_special_tokens=False) + [eos]
+                examples.append((prompt, target))
+    finally:
+        if replay_env is not None:
+            replay_env.close()
     if not examples:
         raise ValueError(f"no successful episodes to learn from in {str(directory)!r}")
     return examples
