@@ -23,11 +23,44 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+def sgd_check(trainer, rows, adv, steps=(1e-2, 1e-1)) -> None:
+    """First-token log-prob changes after one SGD step on -mean(max(A, 0) * logp) over 256 rows."""
+    import torch
+
+    idx = np.arange(0, len(rows), max(len(rows) // 256, 1))[:256]
+    sub, weight = [rows[i] for i in idx], torch.tensor(np.maximum(adv[idx], 0), dtype=torch.float32)
+
+    def first(grad: bool):
+        lps, _ = trainer.policy.sequence_logprobs([r.prompt for r in sub], [list(r.response_ids) for r in sub])
+        out = torch.stack([lp[0] for lp in lps])
+        return out if grad else out.detach()
+
+    model, before = trainer.policy.model, first(False)
+    for lr in steps:
+        model.zero_grad()
+        (-(weight * first(True)).mean()).backward()
+        params = [p for p in model.parameters() if p.grad is not None]
+        saved = [p.detach().clone() for p in params]
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+        d, w = (first(False) - before).numpy(), weight.numpy()
+        print(f"SGD step {lr}: weighted log-likelihood change {float((w * d).sum()):+.4f}; reinforced rows that "
+              f"gained {float((d[w > 0] > 0).mean()):.2f}, mean change {d[w > 0].mean():+.4f} (others {d[w == 0].mean():+.4f})")
+        with torch.no_grad():
+            for p, v in zip(params, saved):
+                p.copy_(v)
+    model.zero_grad(set_to_none=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", help="starting model directory (a run's checkpoint/model)")
     ap.add_argument("--preset", default="sokoban-gigpo-tiny")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override (JSON value)")
+    ap.add_argument("--sgd-check", action="store_true",
+                    help="also take single plain SGD steps on positive-only advantages from the starting weights "
+                         "and print whether the weighted log-likelihood rises and how many reinforced rows gain")
     args = ap.parse_args()
     from stepgym.trainers.config import preset
     from stepgym.trainers.rollout import is_informative
@@ -54,6 +87,8 @@ def main() -> None:
             if cfg.negative_advantage_weight != 1.0:
                 adv = np.where(adv < 0, adv * cfg.negative_advantage_weight, adv)
             rows = trained.rows
+            if args.sgd_check:
+                sgd_check(trainer, rows, adv)
             before = trainer.score(rows)
             stats = trainer.update(trained, adv, 0)
             after = trainer.score(rows)
