@@ -293,6 +293,21 @@ PRESETS: dict[str, dict[str, Any]] = {
     # held out: whole tasks (the suite's "test" split: 13 of 68 tasks, one of them infeasible)
     "desktop-arpo-tiny": {**_ARPO, "env_id": "stepgym/Desktop-v0", "env_kwargs": {"max_steps": 6},
                           "train_split": "train", "eval_split": "test", "max_new_tokens": 32},
+    # Offline RL from recordings, UI-R1 / GUI-R1 style (Lu et al., 2025; Xia & Luo, 2025): GRPO on
+    # single recorded steps, several sampled answers per step, a rule reward of format + action
+    # type + argument (the click inside the target element's box), here the stepgym-mobile card's
+    # own rule (OfflineSteps-v0), and a KL to the starting policy. The steps are the shipped text of
+    # Mobile-v0's oracle (the element list carries every box, so the model sees text only, offline
+    # and live alike); SFT first clones those recorded actions (OfflineSteps-v0's oracle answers the
+    # recorded one). Left out: the two recorded instances whose parameters fall in Mobile-v0's
+    # held-out half. Scored live on the held-out parameters of the 8 short templates, as mobile-arpo-tiny.
+    "mobile-offline-grpo-tiny": {
+        **_ARPO, "env_id": "stepgym/OfflineSteps-v0", "include_image": False,
+        "env_kwargs": {"image": False, "exclude_episodes": ["ClockDeleteAlarm-s2", "ClockLabelLookup-s6"]},
+        "train_split": "all", "eval_env_id": "stepgym/Mobile-v0", "eval_split": "all",
+        "eval_env_kwargs": {"templates": list(_MOBILE_TEMPLATES), "param_split": "test", "max_steps": 5, "image": False},
+        "sft_episodes": 400, "rollout": "groups", "invalid_action_penalty": 0.0, "kl_coef": 0.04,
+        "iterations": 12, "tasks_per_iteration": 8, "group_size": 8, "eval_every": 12},
 }
 
 
