@@ -104,7 +104,7 @@ def test_offline_step_prompt_is_the_live_prompt_of_that_step():
 def test_shrunk_run_trains_on_recorded_steps_with_the_cards_reward(tmp_path):
     # a short SFT on a few recorded steps, enough for some sampled answers to parse: the groups'
     # rewards then differ and GRPO has a signal
-    cfg = preset(PRESET, run_dir=str(tmp_path / "run"), sft_episodes=32, sft_epochs=6, sft_batch_size=8,
+    cfg = preset(PRESET, run_dir=str(tmp_path / "run"), sft_episodes=32, sft_epochs=12, sft_batch_size=8, sft_lr=3e-3,
                  iterations=2, tasks_per_iteration=4, group_size=4, num_envs=8, minibatch_size=16,
                  eval_every=2, eval_tasks=4,
                  # no Chromium in the fast tests: evaluation on the recorded steps instead of live
