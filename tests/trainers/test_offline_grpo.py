@@ -101,31 +101,52 @@ def test_offline_step_prompt_is_the_live_prompt_of_that_step():
     assert later_steps > 100 and differing == later_steps
 
 
-def test_shrunk_run_trains_on_recorded_steps_with_the_cards_reward(tmp_path):
-    # a short SFT on a few recorded steps, enough for some sampled answers to parse: the groups'
-    # rewards then differ and GRPO has a signal
-    cfg = preset(PRESET, run_dir=str(tmp_path / "run"), sft_episodes=32, sft_epochs=12, sft_batch_size=8, sft_lr=3e-3,
-                 iterations=2, tasks_per_iteration=4, group_size=4, num_envs=8, minibatch_size=16,
-                 eval_every=2, eval_tasks=4,
-                 # no Chromium in the fast tests: evaluation on the recorded steps instead of live
-                 eval_env_id="stepgym/OfflineSteps-v0", eval_env_kwargs={"image": False})
+def _shrunk(tmp_path, **overrides):
+    return preset(PRESET, run_dir=str(tmp_path / "run"), iterations=2, tasks_per_iteration=4, group_size=4,
+                  num_envs=8, minibatch_size=16, eval_every=2, eval_tasks=4,
+                  # no Chromium in the tests: evaluation on the recorded steps instead of live
+                  eval_env_id="stepgym/OfflineSteps-v0", eval_env_kwargs={"image": False}, **overrides)
+
+
+def _assert_rewards_are_the_cards_rule(trainer, batch, group_size):
+    records = {t.task_id: dict(t.data, task_id=t.task_id) for t in trainer.train_tasks}
+    for group in batch.groups:
+        assert len(group.episodes) == group_size and len({e.task_id for e in group.episodes}) == 1
+        for ep in group.episodes:
+            assert len(ep.steps) == 1
+            assert ep.total_reward == pytest.approx(score_completion(ep.steps[0].action, records[ep.task_id]))
+
+
+def test_shrunk_run_plays_recorded_steps_with_the_cards_reward_and_logs_the_paired_gain(tmp_path):
+    cfg = _shrunk(tmp_path, sft_episodes=8, sft_epochs=1, sft_batch_size=8)
     trainer = Trainer(cfg, progress=False)
     try:
         trainer.run(stop_after=0)  # SFT on the recorded actions, then the after-SFT evaluation
+        batch, _ = trainer.collect(0)
+        trainer.run()
+    finally:
+        trainer.close()
+    _assert_rewards_are_the_cards_rule(trainer, batch, cfg.group_size)
+    assert [m["iteration"] for m in trainer.metrics() if m.get("phase") == "rl"] == [0, 1]
+    evals = [m for m in trainer.metrics() if m.get("phase") == "eval"]
+    assert [e["name"] for e in evals] == ["after_sft", "iteration_1"] and "gain_vs_sft" in evals[-1]
+
+
+@pytest.mark.slow
+def test_grpo_on_recorded_steps_changes_the_sft_weights(tmp_path):
+    # GRPO needs groups whose rewards differ, i.e. some sampled answers that parse: a longer SFT.
+    # (12 epochs of 4 steps at 3e-3 left SFT loss 0.83 and every answer unparseable.)
+    cfg = _shrunk(tmp_path, sft_episodes=32, sft_epochs=40, sft_batch_size=8, sft_lr=3e-3)
+    trainer = Trainer(cfg, progress=False)
+    try:
+        trainer.run(stop_after=0)
         after_sft = {k: v.detach().clone() for k, v in trainer.policy.model.state_dict().items()}
         batch, _ = trainer.collect(0)
         trainer.run()
     finally:
         trainer.close()
+    _assert_rewards_are_the_cards_rule(trainer, batch, cfg.group_size)
+    rl = [m for m in trainer.metrics() if m.get("phase") == "rl"]
+    assert sum(m["rows_trained"] for m in rl) > 0, "no group had rewards that differ"
     changed = [k for k, v in trainer.policy.model.state_dict().items() if not torch.equal(v, after_sft[k])]
     assert changed, "GRPO left every weight as SFT had it"
-    records = {t.task_id: dict(t.data, task_id=t.task_id) for t in trainer.train_tasks}
-    for group in batch.groups:
-        assert len(group.episodes) == cfg.group_size
-        for ep in group.episodes:
-            assert len(ep.steps) == 1
-            assert ep.total_reward == pytest.approx(score_completion(ep.steps[0].action, records[ep.task_id]))
-    rl = [m for m in trainer.metrics() if m.get("phase") == "rl"]
-    assert [m["iteration"] for m in rl] == [0, 1]
-    evals = [m for m in trainer.metrics() if m.get("phase") == "eval"]
-    assert [e["name"] for e in evals] == ["after_sft", "iteration_1"] and "gain_vs_sft" in evals[-1]
