@@ -53,6 +53,10 @@ class PromptConfig:
     """Frame rate the model is told the observation's `frames` were sampled at."""
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     """System prompt; `{action_doc}` is replaced by the env's action grammar."""
+    number_steps: bool = True
+    """Write the step's number ("Current observation (step 3)"). False: with `history_len=0` a live
+    step's prompt is then the prompt of the same step recorded alone (OfflineSteps-v0), where every
+    step is step 1, so training on recorded steps sees the prompts the live env gives."""
 
     def __post_init__(self) -> None:
         if self.history_mode not in ("window", "conversation"):
@@ -152,7 +156,8 @@ def window_messages(inp: AgentInput, cfg: PromptConfig) -> list[dict[str, Any]]:
             if i in keep:
                 content.append(_image_item(inp.history_images[i], cfg))
             content.append(_text(_action_line(step) + "\n"))
-    content.append(_text(f"Current observation (step {n + 1}):\n{inp.observation.get('text', '')}\n"))
+    numbered = f" (step {n + 1})" if cfg.number_steps else ""
+    content.append(_text(f"Current observation{numbered}:\n{inp.observation.get('text', '')}\n"))
     content.extend(_observation_items(inp.observation, cfg, inp.info))
     content.append(_text("Your next action:"))
     return [system_message(inp, cfg), {"role": "user", "content": content}]

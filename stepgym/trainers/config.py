@@ -65,6 +65,9 @@ class TrainConfig:
     system_prompt: str | None = "Sokoban. Reply with one move: up, down, left or right."
     """System prompt (`{action_doc}` is filled in); None: the agent layer's default with the env's action doc.
     The default is short because prompt length dominates the tiny model's cost on a CPU."""
+    prompt_number_steps: bool = True
+    """Number the current observation in prompts ("(step N)"). Off where one prompt must equal
+    another env's: a recorded step asked alone (OfflineSteps-v0) is always step 1, live it is not."""
     rollout_engine: str = "hf"
     """What samples rollouts and evaluations, by registered name (`stepgym.trainers.engines.ENGINES`):
     "hf" is the trainer's own model; another engine gets the weights after every update."""
@@ -310,6 +313,24 @@ PRESETS: dict[str, dict[str, Any]] = {
         "estimator": "gigpo", "iterations": 8, "tasks_per_iteration": 8, "group_size": 4,
         "minibatch_size": 64, "eval_every": 4, "lr": 1e-4, "kl_coef": 0.0,
     },
+    # Offline RL from recordings, UI-R1 / GUI-R1 style (Lu et al., 2025; Xia & Luo, 2025): GRPO on
+    # single recorded steps, several sampled answers per step, a rule reward of format + action
+    # type + argument (the click inside the target element's box), here the stepgym-mobile card's
+    # own rule (OfflineSteps-v0), and a KL to the starting policy. The steps are the shipped text of
+    # Mobile-v0's oracle (the element list carries every box, so the model sees text only, offline
+    # and live alike); SFT first clones those recorded actions (OfflineSteps-v0's oracle answers the
+    # recorded one). Left out: the two recorded instances whose parameters fall in Mobile-v0's
+    # held-out half. Scored live on the held-out parameters of the 8 short templates, as mobile-arpo-tiny.
+    "mobile-offline-grpo-tiny": {
+        **_ARPO, "env_id": "stepgym/OfflineSteps-v0", "include_image": False,
+        "env_kwargs": {"image": False, "exclude_episodes": ["ClockDeleteAlarm-s2", "ClockLabelLookup-s6"]},
+        "train_split": "all", "eval_env_id": "stepgym/Mobile-v0", "eval_split": "all",
+        "eval_env_kwargs": {"templates": list(_MOBILE_TEMPLATES), "param_split": "test", "max_steps": 5, "image": False},
+        # 48 tokens: 60% of the recorded actions need more than _ARPO's 24 (tiny tokenizer, EOS included), 3% more than 48
+        "max_new_tokens": 48, "sft_episodes": 400, "rollout": "groups", "invalid_action_penalty": 0.0, "kl_coef": 0.04,
+        # a recorded step asked alone is step 1: unnumbered prompts equal the live ones
+        "prompt_number_steps": False,
+        "iterations": 12, "tasks_per_iteration": 8, "group_size": 8, "eval_every": 12},
 }
 
 

@@ -149,6 +149,7 @@ class Trainer:
         prompt = PromptConfig(history_len=cfg.history_len, include_image=cfg.include_image,
                               max_history_images=1 if cfg.include_image else 0,
                               system_prompt=cfg.system_prompt or DEFAULT_SYSTEM_PROMPT,
+                              number_steps=cfg.prompt_number_steps,
                               **({"max_pixels": cfg.max_pixels} if cfg.max_pixels is not None else {}))
         policy = HFPolicy(model_dir, config=self._sampling(cfg.temperature, 0), prompt=prompt,
                           device="cpu" if not torch.cuda.is_available() else None)

@@ -63,22 +63,38 @@ def score_completion(text: str | dict, record: dict[str, Any], params: rule.Step
     return rule_reward(judge(record, parsed, params), weights)
 
 
+def _without_episodes(suite: TaskSuite, episode_ids: list[str]) -> TaskSuite:
+    """`suite` less the steps of the named recorded episodes (each name must occur in it)."""
+    drop = set(episode_ids)
+    missing = sorted(drop - {str(t.data.get("episode_id")) for t in suite})
+    if missing:
+        raise ValueError(f"exclude_episodes names episodes the step dataset does not have: {missing}; "
+                         "use the `episode_id` of its records (\"<task id>-s<seed>\")")
+    kept = [t for t in suite if str(t.data.get("episode_id")) not in drop]
+    if not kept:
+        raise ValueError(f"exclude_episodes={sorted(drop)} leaves no step of the dataset")
+    return TaskSuite(kept, name=suite.name)
+
+
 class OfflineStepsEnv(StepEnv):
     """One recorded GUI step per episode; the answer is scored by the offline card's rule."""
 
     def __init__(self, data: str | Path | TaskSuite | None = None, split: str = "all", image: bool = False,
                  reward_weights: dict[str, float] | None = None, rule_params: dict[str, Any] | None = None,
-                 render_mode: str | None = None) -> None:
+                 exclude_episodes: list[str] | None = None, render_mode: str | None = None) -> None:
         """`data`: a step dataset (`steps.jsonl` from `export_steps`, or its folder; default: the
         shipped Mobile-v0 oracle steps); `image=True` adds each step's screenshot to the
         observation (the dataset must have them); `reward_weights` / `rule_params`: fields of
-        `RuleRewardWeights` / `StepgymParams`."""
+        `RuleRewardWeights` / `StepgymParams`; `exclude_episodes`: recorded episodes (`episode_id`,
+        e.g. "ClockDeleteAlarm-s2") whose steps are left out, e.g. instances an evaluation holds out."""
         if isinstance(data, TaskSuite):
             suite, root = data, None
         else:
             path = Path(data) if data is not None else asset_path(*DEFAULT_DATA)
             path = path / "steps.jsonl" if path.is_dir() else path
             suite, root = TaskSuite.load(path, name="offline_steps"), path.parent
+        if exclude_episodes:
+            suite = _without_episodes(suite, exclude_episodes)
         self.visual = bool(image)
         self._root = root
         self.weights = RuleRewardWeights(**(reward_weights or {}))
