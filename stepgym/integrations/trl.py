@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -358,14 +359,18 @@ class MobileTools(ToolEnvironment):
         """
         return self._act({"action_type": "scroll", "direction": direction})
 
-    def input_text(self, text: str, clear_text: bool = False) -> list:
-        """Type text into the focused field, then press Enter.
+    def input_text(self, text: str, clear_text: bool = False, index: int | None = None) -> list:
+        """Type text into a field (the focused one, or the element `index`), then press Enter.
 
         Args:
             text: the text to type
             clear_text: clear the field first
+            index: the field's number in the observation's element list (default: the focused field)
         """
-        return self._act({"action_type": "input_text", "text": text, "clear_text": clear_text})
+        action: dict[str, Any] = {"action_type": "input_text", "text": text, "clear_text": clear_text}
+        if index is not None:
+            action["index"] = index
+        return self._act(action)
 
     def open_app(self, app_name: str) -> list:
         """Open an app by its name.
@@ -535,3 +540,157 @@ def tool_environment(env_id: str, *, env_kwargs: dict[str, Any] | None = None,
         "__doc__": f"{env_id} as TRL tools: {', '.join(chosen)}.",
     })
 
+
+
+# -- oracle tool calls: warm a model up to the tool-call format before GRPO ----------------------
+def tool_penalty(completions: list, environments: list, **kwargs: Any) -> list[float]:
+    """-0.1 per invalid action in each rollout's episode (GiGPO's penalty), for `environment_factory`
+    runs: TRL passes the rollouts' environment instances as `environments`.
+
+    >>> from types import SimpleNamespace as NS
+    >>> tool_penalty(["a"], environments=[NS(episode=NS(action_valid=[True, False]))])
+    [-0.1]
+    """
+    return [-INVALID_ACTION_PENALTY * sum(not v for v in env.episode.action_valid) for env in environments]
+
+
+def _mobile_tool_call(action: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    kind = action.get("action_type")
+    has_xy = "x" in action and "y" in action
+    if kind == "click" and "index" in action:
+        return "click_element", {"index": int(action["index"])}
+    if kind in ("click", "long_press") and has_xy and "index" not in action:
+        return kind, {"x": int(action["x"]), "y": int(action["y"])}
+    if kind == "scroll" and set(action) == {"action_type", "direction"}:
+        return "scroll", {"direction": action["direction"]}
+    if kind == "input_text":
+        args = {"text": action["text"], "clear_text": bool(action.get("clear_text", False))}
+        return "input_text", {**args, **({"index": int(action["index"])} if "index" in action else {})}
+    if kind == "open_app":
+        return "open_app", {"app_name": action["app_name"]}
+    if kind in ("navigate_home", "navigate_back"):
+        return kind, {}
+    if kind == "answer":
+        return "answer", {"text": action["text"]}
+    if kind == "status":
+        return "finish", {"goal_status": action["goal_status"]}
+    return None
+
+
+def oracle_tool_call(env_cls: type[ToolEnvironment], action: str) -> tuple[str, dict[str, Any]]:
+    """The tool call (name, arguments) of `env_cls` that performs the env's oracle `action` text.
+
+    Mobile-v0's AndroidWorld JSON maps onto `MobileTools` (`{"action_type": "click", "index": 3}`
+    is `click_element(index=3)`, `status` is `finish`); a one-`act` env takes the text as is.
+    Raises ValueError when no tool of `env_cls` performs the action.
+    """
+    tools = tool_names(env_cls)
+    if tools == ["act"]:
+        return "act", {"action": action}
+    call = None
+    if set(tools) <= set(tool_names(MobileTools)):
+        try:
+            parsed = json.loads(action)
+        except json.JSONDecodeError:
+            parsed = None
+        call = _mobile_tool_call(parsed) if isinstance(parsed, dict) else None
+    if call is None or call[0] not in tools:
+        raise ValueError(f"no tool of {env_cls.__name__} performs the oracle action {action!r}; its tools are "
+                         f"{tools} (pass tools= to tool_environment so that they cover the oracle's actions)")
+    return call
+
+
+def oracle_conversation(env_cls: type[ToolEnvironment], *, seed: int, task_id: str | None = None,
+                        system_prompt: str | None = None, max_calls: int | None = None) -> list[dict[str, Any]]:
+    """The chat TRL's tool loop would build if the model played the env's oracle, one tool call a turn.
+
+    Messages: the optional system prompt; the user turn completed by `reset`'s first observation
+    (as TRL does: an empty text part, then the screenshot and text); then per oracle step an
+    assistant turn with one tool call and the tool's result (screenshot and observation); and,
+    once the episode is over, an empty assistant turn (the model stops calling tools). At most
+    `max_calls` tool calls (then no closing turn). Episodes are not recorded.
+    """
+    env = type(env_cls.__name__, (env_cls,), {"record_dir": None})()
+    try:
+        first = env.reset(seed=seed, task_id=task_id)
+        chat = [{"role": "system", "content": system_prompt}] if system_prompt else []
+        chat.append({"role": "user", "content": [{"type": "text", "text": ""}, *first]})
+        while not env.episode.done and (max_calls is None or len(env.episode.rewards) < max_calls):
+            name, args = oracle_tool_call(env_cls, env.episode.env.unwrapped.oracle_action())
+            result = getattr(env, name)(**args)
+            chat.append({"role": "assistant", "content": "",
+                         "tool_calls": [{"type": "function", "function": {"name": name, "arguments": args}}]})
+            chat.append({"role": "tool", "name": name, "content": result})
+        if env.episode.done:
+            chat.append({"role": "assistant", "content": ""})
+    finally:
+        env.episode.close()
+    return chat
+
+
+def sft_tool_calls(model: Any, processor: Any, env_cls: type[ToolEnvironment], seeds: Sequence[int], *,
+                   task_ids: Sequence[str] | None = None, system_prompt: str | None = None,
+                   max_calls: int | None = None, epochs: int = 10, lr: float = 3e-3,
+                   seed: int = 0) -> list[float]:
+    """Behaviour-clone the env's oracle tool calls into `model`; returns the loss of each epoch.
+
+    A warm start for GRPO through `environment_factory`: a model that never emits a parseable tool
+    call gives rollouts without tool turns and groups without reward differences. Each
+    conversation (`oracle_conversation`, one per seed, task ids cycled) is rendered by the
+    processor's chat template with `env_cls`'s tool schemas, exactly as `GRPOTrainer` renders its
+    prompts and tool results (TRL's training variant of the template where it has one), and the
+    loss is on the assistant turns only, up to their end-of-turn token. One AdamW step per epoch,
+    averaged over the conversations; images go through the vision tower as in training.
+    """
+    import torch
+    from trl.chat_template_utils import get_training_chat_template
+
+    tok = getattr(processor, "tokenizer", processor)
+    template = get_training_chat_template(processor) or processor.chat_template
+    if not re.search(r"{%-?\s*generation\s*-?%}", template or ""):
+        raise ValueError("sft_tool_calls needs a chat template with {% generation %} markers (TRL ships training "
+                         "variants of the templates it knows, e.g. trl/chat_templates/qwen3_vl_training.jinja)")
+    probe = env_cls.__new__(env_cls)  # the tool schemas come from bound methods, as in GRPOTrainer
+    tools = [getattr(probe, n) for n in tool_names(env_cls)]
+    rows = []
+    for i, s in enumerate(seeds):
+        chat = oracle_conversation(env_cls, seed=int(s), task_id=task_ids[i % len(task_ids)] if task_ids else None,
+                                   system_prompt=system_prompt, max_calls=max_calls)
+        enc = processor.apply_chat_template(chat, tools=tools, chat_template=template, tokenize=True,
+                                            return_dict=True, return_assistant_tokens_mask=True, return_tensors="pt")
+        ids, mask = enc["input_ids"][0], enc.pop("assistant_masks")[0].bool()
+        mask &= ~_after_end_of_turn(ids, mask, tok.eos_token_id)
+        labels = torch.where(mask, ids, torch.full_like(ids, -100))
+        rows.append({**{k: v for k, v in enc.items() if k != "attention_mask"}, "labels": labels[None]})
+    torch.manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    losses = []
+    for _ in range(epochs):
+        opt.zero_grad()
+        total = 0.0
+        for row in rows:
+            loss = model(**row).loss / len(rows)
+            loss.backward()
+            total += float(loss.detach())
+        opt.step()
+        losses.append(total)
+    model.eval()
+    return losses
+
+
+def _after_end_of_turn(ids: Any, mask: Any, eos_id: int) -> Any:
+    """True on the assistant-mask tokens that follow their turn's end-of-turn token (the template's
+    newline after it: the model stops at the end-of-turn token and never generates those)."""
+    import torch
+
+    out = torch.zeros_like(mask)
+    seen_eos = False
+    for j in range(len(ids)):
+        if not mask[j]:
+            seen_eos = False
+        elif seen_eos:
+            out[j] = True
+        elif int(ids[j]) == eos_id:
+            seen_eos = True
+    return out

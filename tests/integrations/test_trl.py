@@ -22,8 +22,12 @@ from stepgym.integrations.trl import (  # noqa: E402
     env_reward,
     episode_dataset,
     invalid_action_penalty,
+    oracle_conversation,
+    oracle_tool_call,
+    sft_tool_calls,
     tool_environment,
     tool_names,
+    tool_penalty,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,32 +152,123 @@ def test_tool_environment_rejects_unknown_tools_and_ids():
         tool_environment("stepgym/Sokoban-v1")
 
 
-@pytest.mark.slow
-def test_environment_factory_trains_two_steps_on_mobile(tmp_path):
-    """Two GRPO steps of a tiny Qwen2.5-VL through TRL's own tool loop on Mobile-v0."""
+def _tool_vlm(tmp_path):
+    """The tiny random Qwen2.5-VL with Qwen3-VL's chat template (same vision tokens; it renders tool calls)."""
     import trl
     from transformers import AutoModelForImageTextToText, AutoProcessor
-    from trl import GRPOTrainer
 
     from stepgym.agents.tiny import build_tiny_vlm
 
     d = build_tiny_vlm(tmp_path / "vlm")
     model = AutoModelForImageTextToText.from_pretrained(d)
     proc = AutoProcessor.from_pretrained(d)
-    # Qwen2.5-VL's own template cannot render tool calls; Qwen3-VL's (same vision tokens) can
     template = (Path(trl.__file__).parent / "chat_templates" / "qwen3_vl.jinja").read_text()
     proc.chat_template = proc.tokenizer.chat_template = template
-    Env = tool_environment("stepgym/Mobile-v0", max_image_pixels=32 * 28 * 28, tools=["click_element"],
+    return model, proc
+
+
+def _train_with_tools(tmp_path, env_id, *, env_kwargs, tools, system_prompt, max_image_pixels,
+                      max_completion_length, sft_seeds=range(1000, 1008), task_ids=None):
+    """Warm the tiny VLM on oracle tool calls, then two GRPO steps through TRL's environment_factory
+    loop; returns what a user would look at: logs, the env's returns, vision-tower calls, weights."""
+    import torch
+    from trl import GRPOTrainer
+
+    from stepgym.envs.browser import BrowserNotFoundError
+
+    model, proc = _tool_vlm(tmp_path)
+    Env = tool_environment(env_id, env_kwargs=env_kwargs, max_image_pixels=max_image_pixels, tools=tools,
                            record_dir=tmp_path / "episodes")
-    trainer = GRPOTrainer(model=model, processing_class=proc, environment_factory=Env,
-                          args=_config(tmp_path, per_device_train_batch_size=2, num_generations=2,
-                                       max_completion_length=256, max_tool_calling_iterations=2),
-                          train_dataset=episode_dataset("stepgym/Mobile-v0", 4, conversational=True,
-                                                        system_prompt="You operate a phone through tools."))
+    try:
+        sft = sft_tool_calls(model, proc, Env, sft_seeds, task_ids=task_ids, system_prompt=system_prompt,
+                             epochs=60, lr=1e-2)
+    except BrowserNotFoundError as exc:
+        pytest.skip(f"{env_id} needs Chromium: {exc}")
+    assert sft[-1] < sft[0] / 4
+
+    returns = []  # the env's return of every rollout, in the order TRL scored them
+
+    class Watched(Env):
+        def get_reward(self):
+            returns.append(super().get_reward())
+            return returns[-1]
+
+    Watched.__name__ = Env.__name__
+    vision = []  # (grad enabled: the loss's forward pass, images in the call)
+    model.model.visual.register_forward_hook(
+        lambda mod, args, kwargs, out: vision.append((torch.is_grad_enabled(), len(kwargs["grid_thw"]))),
+        with_kwargs=True)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    trainer = GRPOTrainer(
+        model=model, processing_class=proc, environment_factory=Watched, reward_funcs=[tool_penalty],
+        args=_config(tmp_path, max_completion_length=max_completion_length, max_tool_calling_iterations=4,
+                     learning_rate=1e-2),
+        train_dataset=episode_dataset(env_id, 8, task_ids=task_ids, conversational=True, system_prompt=system_prompt))
     trainer.train()
     logs = [r for r in trainer.state.log_history if "reward" in r]
-    assert len(logs) == 2 and all(f"rewards/{Env.__name__}/mean" in r for r in logs)  # get_reward: the env's
-    assert len(list(read_episodes(tmp_path / "episodes"))) <= 4
+    changed = any((before[k] - v).abs().max() > 0 for k, v in model.state_dict().items())
+    return Env.__name__, logs, returns, vision, changed, list(read_episodes(tmp_path / "episodes"))
+
+
+def _check_trained_with_tools(name, logs, returns, vision, changed, episodes):
+    assert len(logs) == 2 and len(returns) == 8  # 2 steps x 4 rollouts, each scored by get_reward
+    # tool calls were parsed and executed by the env: the recorded episodes have valid actions
+    assert sum(r["tools/call_frequency"] for r in logs) > 0
+    assert any(s.action_valid for ep in episodes for s in ep.steps)
+    # the rewards TRL logged are the env's: its returns per step, equal to the recorded episodes'
+    for step, log in enumerate(logs):
+        assert log[f"rewards/{name}/mean"] == pytest.approx(np.mean(returns[4 * step:4 * step + 4]), abs=1e-6)
+    recorded = sorted(ep.total_reward for ep in episodes)
+    assert sorted(returns) == sorted(recorded + [0.0] * (len(returns) - len(recorded)))  # no-call rollouts: 0
+    # tool results carried screenshots into the loss's forward pass: more images than the 4 prompts' own
+    assert any(grad and n > 4 for grad, n in vision)
+    assert changed  # the loss moved the weights
+
+
+@pytest.mark.slow
+def test_environment_factory_trains_two_steps_on_mobile(tmp_path):
+    """Two GRPO steps of a tiny Qwen2.5-VL, warmed on oracle tool calls, through TRL's tool loop on
+    Mobile-v0 (SettingsToggle: open Settings, tap the switch, finish): screenshots in tool results."""
+    _check_trained_with_tools(*_train_with_tools(
+        tmp_path, "stepgym/Mobile-v0", env_kwargs={"templates": ["SettingsToggle"]},
+        tools=["click_element", "finish", "open_app"], system_prompt="You operate a phone through tools.",
+        max_image_pixels=32 * 28 * 28, max_completion_length=1536))
+
+
+@pytest.mark.slow
+def test_environment_factory_trains_two_steps_on_sokoban_screens(tmp_path):
+    """The same path without a browser: Sokoban's rendered board in every tool result (one `act` tool)."""
+    _check_trained_with_tools(*_train_with_tools(
+        tmp_path, "stepgym/Sokoban-v0", env_kwargs={"procedural": {"min_moves": 1, "max_moves": 3}},
+        tools=None, system_prompt="Solve the puzzle with the act tool.", max_image_pixels=16 * 28 * 28,
+        max_completion_length=768))
+
+
+def test_oracle_conversation_is_what_the_tools_return():
+    """The oracle chat replays in a fresh tool env: same tool results, then the episode's success."""
+    Env = tool_environment("stepgym/Sokoban-v0", env_kwargs={"procedural": {"min_moves": 1, "max_moves": 3}})
+    chat = oracle_conversation(Env, seed=3, system_prompt="s")
+    assert [m["role"] for m in chat[:2]] == ["system", "user"] and chat[-1] == {"role": "assistant", "content": ""}
+    env = Env()
+    first = env.reset(seed=3)
+    assert np.array_equal(np.asarray(chat[1]["content"][1]["image"]), np.asarray(first[0]["image"]))
+    for call, result in zip(chat[2:-1:2], chat[3:-1:2]):
+        fn = call["tool_calls"][0]["function"]
+        got = getattr(env, fn["name"])(**fn["arguments"])
+        assert result["role"] == "tool" and got[1]["text"] == result["content"][1]["text"]
+    assert env.episode.success and env.get_reward() == 1.0
+    env.episode.close()
+
+
+def test_oracle_tool_call_maps_mobile_actions():
+    Env = tool_environment("stepgym/Mobile-v0", tools=["click_element", "finish", "input_text", "open_app"])
+    assert oracle_tool_call(Env, '{"action_type": "click", "index": 3}') == ("click_element", {"index": 3})
+    assert oracle_tool_call(Env, '{"action_type": "status", "goal_status": "complete"}') == (
+        "finish", {"goal_status": "complete"})
+    assert oracle_tool_call(Env, '{"action_type": "input_text", "text": "hi", "index": 5}') == (
+        "input_text", {"text": "hi", "clear_text": False, "index": 5})
+    with pytest.raises(ValueError, match="scroll.*click_element"):
+        oracle_tool_call(Env, '{"action_type": "scroll", "direction": "down"}')  # no scroll tool chosen
 
 
 @pytest.mark.slow
