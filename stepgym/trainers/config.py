@@ -331,6 +331,25 @@ PRESETS: dict[str, dict[str, Any]] = {
         # a recorded step asked alone is step 1: unnumbered prompts equal the live ones
         "prompt_number_steps": False,
         "iterations": 12, "tasks_per_iteration": 8, "group_size": 8, "eval_every": 12},
+    # ARPO's adaptive branching (Dong et al., 2025) on ToolUse-v0, text only: soft attribution (GRPO
+    # over all rollouts of a task, its released code), tau 0.5 and beta 0.2 as the paper; ARPO's
+    # budget of n = 16 rollouts per prompt with 8 initial is halved for this CPU to 8 with 4 initial
+    # (the same ratio), beam 2 (at most one branch per decision). The tiny model is cloned (SFT) on
+    # oracle recordings of the train tasks; 48 new tokens cover a search/open/calculator call (the
+    # oracle's lookup and multi-hop calls take at most 41), not the longer python programs. Tool
+    # responses are cut to 600 characters to keep the prompts short. Greedy evaluation of the 33
+    # held-out test tasks.
+    "tooluse-arpo-tiny": {
+        "env_id": "stepgym/ToolUse-v0", "env_kwargs": {"max_steps": 6, "max_response_chars": 600},
+        "train_split": "train", "eval_split": "test",
+        "model": "tiny:mini", "include_image": False, "max_new_tokens": 48,
+        "system_prompt": "Answer with tools. Reply <tool_call>{\"name\": N, \"arguments\": {...}}</tool_call> or <answer>X</answer>.",
+        "num_envs": 32, "sft_episodes": 154, "sft_epochs": 4, "sft_batch_size": 16, "sft_lr": 2e-3,
+        "eval_tasks": 33, "before_sft_eval_tasks": 0, "eval_temperature": 0.0,
+        "rollout": "branching", "rollout_kwargs": {"initial_rollouts": 4, "beam_size": 2, "tau": 0.5, "beta": 0.2},
+        "estimator": "grpo", "iterations": 6, "tasks_per_iteration": 4, "group_size": 8,
+        "minibatch_size": 64, "eval_every": 3, "lr": 1e-4, "kl_coef": 0.0,
+    },
 }
 
 
