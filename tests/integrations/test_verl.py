@@ -26,6 +26,15 @@ from stepgym.integrations.verl import StepgymAgentLoop, gigpo_batch_advantages, 
 from stepgym.trainers.advantages import gigpo_advantages  # noqa: E402
 
 
+def _run(coro):
+    """`asyncio.run` in a thread of its own: verl's agent loop runs in a fresh event loop even when
+    this test process's thread still holds one (Playwright's sync API, left by an earlier test)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as ex:
+        return ex.submit(asyncio.run, coro).result()
+
+
 def _rows(seed: int = 0):
     """Step rows of 2 prompt groups x 3 trajectories with shared states, shuffled."""
     rng = np.random.default_rng(seed)
@@ -106,7 +115,7 @@ def test_agent_loop_plays_env_steps_as_rows(tiny_lm):
                               uid="u0", session_id=0)
 
     torch.manual_seed(0)
-    outputs = asyncio.run(play())
+    outputs = _run(play())
     assert len(outputs) == 3 == len(server.calls)
     # replay the decoded actions in a fresh env: rewards and state keys are the env's
     ref = EnvEpisode("stepgym/Sokoban-v0")
@@ -135,7 +144,7 @@ def test_agent_loop_without_env_id_says_what_is_missing(tiny_lm):
         return await loop.run({}, extra_info={})
 
     with pytest.raises(ValueError, match="env_id"):
-        asyncio.run(play())
+        _run(play())
 
 
 def test_dataset_rows_name_the_agent_loop(tmp_path):
