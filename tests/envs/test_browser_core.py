@@ -228,3 +228,38 @@ def test_each_open_session_costs_one_renderer(page_session, tmp_path):
         for s in extra:
             s.close()
         server.close()
+
+
+def test_a_transient_screenshot_failure_is_retried_and_a_dead_browser_is_not():
+    from types import SimpleNamespace
+
+    from stepgym.envs.browser.session import BrowserDied, Session
+
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise RuntimeError("Protocol error (Page.captureScreenshot): Unable to capture screenshot")
+        return {"data": "ok"}
+
+    host = SimpleNamespace(_CAPTURE_RETRIES=3)
+    assert Session._retry_capture(host, flaky) == {"data": "ok"} and len(calls) == 3
+    calls.clear()
+
+    def always():
+        calls.append(1)
+        raise RuntimeError("Protocol error (Page.captureScreenshot): Unable to capture screenshot")
+
+    with pytest.raises(RuntimeError, match="Unable to capture"):
+        Session._retry_capture(host, always)
+    assert len(calls) == 3  # gives up after its retries, with Chromium's own message
+
+    def died():
+        calls.append(1)
+        raise BrowserDied("browser closed")
+
+    calls.clear()
+    with pytest.raises(BrowserDied):
+        Session._retry_capture(host, died)
+    assert len(calls) == 1  # a dead browser is reported at once, for the pool to restart

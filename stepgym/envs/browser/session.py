@@ -20,6 +20,7 @@ import io
 import json
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -386,11 +387,31 @@ class Session:
     def screenshot(self) -> np.ndarray:
         """The viewport as an H×W×3 uint8 array (CDP capture: no per-call style injection)."""
         self.check()
-        try:
-            shot = self._cdp.send(*self._CAPTURE)
-        except Exception as exc:  # noqa: BLE001
-            raise self.guard(exc) from exc
-        return self._decode(shot["data"])
+
+        def capture():
+            try:
+                return self._cdp.send(*self._CAPTURE)
+            except Exception as exc:  # noqa: BLE001
+                raise self.guard(exc) from exc
+
+        return self._decode(self._retry_capture(capture)["data"])
+
+    _CAPTURE_RETRIES = 3
+
+    def _retry_capture(self, fetch):
+        """`fetch()`, tried again (after 50, 100 ms) when Chromium answers "Unable to capture
+        screenshot": with the CPU saturated its compositor sometimes has no frame ready, a
+        transient state of a live browser, not a dead one (which `guard` reports as BrowserDied)."""
+        for attempt in range(self._CAPTURE_RETRIES):
+            try:
+                return fetch()
+            except BrowserDied:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                if "Unable to capture screenshot" not in str(exc) or attempt + 1 == self._CAPTURE_RETRIES:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def _decode(self, data: str) -> np.ndarray:
         with Image.open(io.BytesIO(base64.b64decode(data))) as im:
@@ -409,7 +430,7 @@ class Session:
         screenshot, not a screenshot plus an evaluate.
         """
         evaluate = ("Runtime.evaluate", {"expression": f"JSON.stringify(({function})())", "returnByValue": True})
-        result, shot = self.send_all([evaluate, self._CAPTURE])
+        result, shot = self._retry_capture(lambda: self.send_all([evaluate, self._CAPTURE]))
         if result.get("exceptionDetails"):
             details = result["exceptionDetails"]
             message = (details.get("exception") or {}).get("description") or details.get("text", "")
