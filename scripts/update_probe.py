@@ -83,9 +83,7 @@ def main() -> None:
                 trainer.reference = _frozen_copy(trainer.policy.model)
             batch, _ = trainer.collect(0)
             trained = batch.filter(is_informative) if cfg.filter_groups else batch
-            adv = trainer.estimator(trained, cfg)
-            if cfg.negative_advantage_weight != 1.0:
-                adv = np.where(adv < 0, adv * cfg.negative_advantage_weight, adv)
+            adv = trainer.advantages(trained)
             rows = trained.rows
             if args.sgd_check:
                 sgd_check(trainer, rows, adv)

@@ -209,9 +209,7 @@ class Trainer:
         metrics: dict[str, Any] = {**rollout_stats(batch), **batch.stats, **failures,
                                    "groups_dropped": len(batch.groups) - len(trained.groups), "rows_trained": trained.num_steps}
         t1 = time.perf_counter()
-        advantages = self.estimator(trained, cfg) if trained.num_steps else np.zeros(0)
-        if cfg.negative_advantage_weight != 1.0:
-            advantages = np.where(advantages < 0, advantages * cfg.negative_advantage_weight, advantages)
+        advantages = self.advantages(trained)
         if trained.num_steps:
             metrics.update(signal_stats(trained, advantages))
         metrics = combine_metrics(distributed.gather((metrics, len(batch.episodes)), self.dist))
@@ -303,6 +301,15 @@ class Trainer:
         tasks = self.train_tasks.sample(rng, cfg.tasks_per_iteration, replace=cfg.tasks_per_iteration > len(self.train_tasks))
         return [GroupSpec(f"{it}:{k}:{t.task_id}", t.task_id, derive_small_seed(cfg.seed, "rollout-reset", it, k))
                 for k, t in enumerate(tasks)]
+
+    def advantages(self, batch: RolloutBatch) -> np.ndarray:
+        """[S] advantages of the batch's rows: the configured estimator, negative ones scaled by
+        `negative_advantage_weight`."""
+        if not batch.num_steps:
+            return np.zeros(0)
+        adv = self.estimator(batch, self.cfg)
+        w = self.cfg.negative_advantage_weight
+        return adv if w == 1.0 else np.where(adv < 0, adv * w, adv)
 
     def update(self, batch: RolloutBatch, advantages: np.ndarray, it: int) -> dict[str, float]:
         """`ppo_epochs` passes of shuffled minibatches of rows through the configured loss, one

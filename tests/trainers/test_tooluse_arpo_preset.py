@@ -37,7 +37,7 @@ def test_the_preset_is_arpo_scaled_down_and_held_out():
     assert len(held_out) >= cfg.eval_tasks and not {t.task_id for t in train} & {t.task_id for t in held_out}
 
 
-def test_a_shrunk_run_branches_and_changes_the_weights(tmp_path):
+def test_a_shrunk_run_branches_and_trains_only_informative_groups(tmp_path):
     """The preset with the smallest model and budget: SFT, then one branching iteration. Branch points
     are any step here (`branch_at="any_step"`, tau 1): an SFT this short leaves the model without
     valid tool calls, after which the preset's tool-response branch points would be."""
