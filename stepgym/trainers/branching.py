@@ -31,8 +31,8 @@ viewer draws the tree). Advantages:
 
 Logged per iteration (`batch.stats`): `branches`, `branches_skipped`, `top_ups`,
 `branches_per_group`, the mean `branch_probability` at branch points, `agent_steps` (steps the
-policy actually took: a shared prefix counts once, whereas the trainer's `env_steps` counts a
-soft batch's rows, shared ones once per rollout), `time_fork` (seconds spent forking) and
+policy actually took: a shared prefix counts once, although a soft batch trains it once per
+rollout through it; the trainer's `env_steps` and `env_step_budget` count these), `time_fork` (seconds spent forking) and
 `fork_failures` (forks that failed for the infrastructure, e.g. a browser that timed out during a
 replay: that branch is not taken and top-ups fill the budget; a `ForkMismatch`, an env that is
 not deterministic, stops the run instead).

@@ -103,7 +103,9 @@ class TrainConfig:
     """RL iterations (sample tasks -> roll out -> advantages -> update)."""
     env_step_budget: int | None = None
     """Stop RL once its rollouts have taken this many env steps (the iteration that crosses it is
-    the last and is evaluated); None: run all `iterations`. Compares methods at equal experience."""
+    the last and is evaluated); None: run all `iterations`. Compares methods at equal experience:
+    a step counts once however many rows train on it (a branched rollout's shared prefix, a
+    replayed episode's stored steps cost nothing)."""
     task_filter_tries: int = 0
     """Before RL, play every train task this many times with the starting policy and train only on
     those it solved at least once, never on tasks marked infeasible (ARPO's filter); the table is

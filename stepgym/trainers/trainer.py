@@ -240,7 +240,8 @@ class Trainer:
 
         Such a group is played again (`on_env_failure="retry"`, with fresh sampling seeds) or
         dropped; its episodes never reach the advantages as the agent's failures. Every step
-        taken, failed ones included, is counted in `stats["env_steps_played"]` (all ranks).
+        taken by the policy, failed ones included, is counted in `stats["env_steps_played"]` (all ranks):
+        the strategy's own `agent_steps` where it reports them, else the batch's rows less replayed ones.
         `engine` samples (default: the rollout engine with the current weights).
         """
         cfg = self.cfg
@@ -252,9 +253,13 @@ class Trainer:
             seed = derive_seed(cfg.seed, "rollout-sample", it, *(("retry", attempt) if attempt else ()))
             ctx = RolloutContext(self.pool, self.policy, self._sampling(cfg.temperature, seed), cfg, it, engine=engine)
             played = self.strategy.collect(ctx, specs)
-            # replayed rows (experience replay) were not played in this iteration: they cost no env step
-            replayed = int(played.stats.get("replayed_rows", 0))
-            steps += int(distributed.all_reduce([played.num_steps - replayed], self.dist)[0])
+            # the steps the policy took: a strategy that trains rows it did not play in this batch
+            # reports them (branching: a shared prefix is one step of several rollouts; replay:
+            # stored rows cost no env step)
+            taken = played.stats.get("agent_steps")
+            if taken is None:
+                taken = played.num_steps - int(played.stats.get("replayed_rows", 0))
+            steps += int(distributed.all_reduce([int(taken)], self.dist)[0])
             return played
 
         batch = play(self.dist.shard(self.sample_groups(it)), 0)  # each rank plays its share of the groups

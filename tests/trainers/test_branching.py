@@ -326,3 +326,15 @@ def test_initial_entropy_is_taken_afresh_every_iteration():
     for key in ("branch_probability", "branches", "top_ups"):
         assert stats[1][key] == stats[0][key]
     assert strategy.state_dict() == {}
+
+
+def test_env_step_budget_counts_the_steps_taken_not_the_rows_trained(tmp_path):
+    """A shared prefix is one step of the policy however many soft rollouts train on it, so
+    branching and plain groups compare at equal experience."""
+    trainer = Trainer(_cfg(tmp_path, iterations=1, eval_tasks=1, filter_groups=False), progress=False)
+    trainer.run()
+    trainer.close()
+    (row,) = _rl_rows(tmp_path)
+    assert row["branches"] > 0
+    assert row["env_steps"] == row["agent_steps"] == trainer.state["env_steps"]
+    assert row["agent_steps"] < row["rows_trained"]  # the soft batch's rows: shared ones once per rollout
