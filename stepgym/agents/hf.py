@@ -19,6 +19,12 @@ but the log-probs stay those of the unmodified distribution.)
 `sequence_logprobs` computes exactly the same quantity, so in eval mode and float32 the two agree
 to ~1e-5.
 
+Token-exact conversations (`PromptConfig.token_exact`): the prompt of step t is the prompt of step
+t-1, the ids it generated (its EOS included) and the new turn's ids, cut from the chat template's
+rendering of that turn, so no earlier action is re-tokenised from text. `conversation_sequence`
+gives such an episode as one sequence with the span of each step's generated ids (a multi-turn
+loss mask); earlier turns' images stay in the prompt.
+
 Each action's `meta` also holds the uncertainty ARPO branches on, from the same raw logits:
 `entropy` is the mean over its first `ENTROPY_TOKENS` (20) generated tokens of the full
 next-token distribution's entropy, in nats, and `entropy_norm` that divided by log|V| (in [0, 1]).
@@ -36,7 +42,13 @@ from typing import Any
 import torch
 
 from stepgym.agents.base import AgentAction, AgentInput, Policy
-from stepgym.agents.prompting import PromptConfig, build_messages, vision_inputs
+from stepgym.agents.prompting import (
+    PromptConfig,
+    build_messages,
+    system_message,
+    turn_messages,
+    vision_inputs,
+)
 from stepgym.agents.sampling import GenerationSettings
 
 ENTROPY_TOKENS = 20  # ARPO measures a segment's uncertainty on its first 20 generated tokens
@@ -88,6 +100,28 @@ def encode_messages(processor, messages: list[dict[str, Any]]) -> PromptInputs:
             value = batch[key]
             setattr(out, key, value if isinstance(value, torch.Tensor) else torch.tensor(value))
     return out
+
+
+def _image_digest(image: Any) -> str:
+    if image is None:
+        return ""
+    import numpy as np
+
+    return hashlib.blake2b(np.asarray(image).tobytes(), digest_size=8).hexdigest()
+
+
+def _conversation_key(inp: AgentInput, steps: int | None = None) -> tuple:
+    """What identifies a conversation up to a step: the task, each earlier step's observation and
+    the ids it generated, and the observation of the step itself (`steps` earlier steps; default all)."""
+    n = len(inp.history) if steps is None else steps
+    images = list(inp.history_images) + [None] * (len(inp.history) - len(inp.history_images))
+    past = tuple((s.observation, s.action, tuple((s.policy or {}).get("token_ids") or ()), _image_digest(images[i]))
+                 for i, s in enumerate(inp.history[:n]))
+    if n == len(inp.history):
+        current = (inp.observation.get("text", ""), _image_digest(inp.observation.get("image")))
+    else:
+        current = (inp.history[n].observation, _image_digest(images[n]))
+    return (inp.instruction, past, current)
 
 
 def _has_vision(messages: list[dict[str, Any]]) -> bool:
@@ -189,6 +223,33 @@ def sequence_logprobs(model, prompts: list[PromptInputs], responses: list[list[i
     return out_lp, (out_ent if with_entropy else None)
 
 
+def conversation_sequence(actions: list[AgentAction]) -> tuple[PromptInputs, list[int], list[tuple[int, int]]]:
+    """A token-exact episode (`PromptConfig.token_exact`) as one sequence, as multi-turn trainers
+    consume it: (the last step's prompt, its generated ids, and the `(start, end)` span of every
+    step's generated ids in prompt + response). Only those spans are the policy's tokens; the system
+    prompt, the observations and tool responses between them are context, masked out of a loss.
+
+    Raises if a step's prompt does not start with the previous step's prompt and generation (the
+    actions are not one token-exact episode, in order).
+    """
+    if not actions:
+        raise ValueError("conversation_sequence needs the actions of at least one step")
+    spans = []
+    for i, act in enumerate(actions):
+        if act.prompt_ids is None or act.token_ids is None:
+            raise ValueError(f"step {i} has no prompt_ids / token_ids (not sampled by a backend that keeps ids)")
+        if i:
+            before = actions[i - 1].prompt_ids + actions[i - 1].token_ids
+            if act.prompt_ids[:len(before)] != before:
+                raise ValueError(f"step {i}'s prompt does not extend step {i - 1}'s prompt and generation: "
+                                 "not a token-exact conversation (PromptConfig.token_exact), or not in order")
+        spans.append((len(act.prompt_ids), len(act.prompt_ids) + len(act.token_ids)))
+    last = actions[-1]
+    prompt = last.prompt_inputs if last.prompt_inputs is not None else PromptInputs(
+        input_ids=torch.tensor(last.prompt_ids, dtype=torch.long))
+    return prompt, list(last.token_ids), spans
+
+
 def _pad_id(model) -> int:
     gen = getattr(model, "generation_config", None)
     for value in (getattr(gen, "pad_token_id", None), getattr(model.config, "pad_token_id", None),
@@ -249,6 +310,7 @@ class HFPolicy(Policy):
         self.prompt = prompt or PromptConfig()
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         self._calls = 0
+        self._exact_cache: dict[int, tuple[tuple, PromptInputs]] = {}  # env index -> its conversation so far
         self.eos_ids = self._eos_ids()
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else _pad_id(self.model)
         self.suppressed_ids = self._placeholder_ids()
@@ -281,7 +343,114 @@ class HFPolicy(Policy):
 
     def encode(self, inputs: list[AgentInput]) -> list[PromptInputs]:
         """Exact model inputs of each input's prompt (what `act` feeds the model)."""
+        if self.prompt.token_exact:
+            return [self._exact_prompt(inp) for inp in inputs]
         return self.encode_messages(self.messages(inputs))
+
+    # -- token-exact conversations (PromptConfig.token_exact) --------------------------------------
+    def _turn_ids(self, step) -> list[int]:
+        """The ids of an earlier assistant turn: those it was sampled as (`Step.policy["token_ids"]`),
+        or, for a step no model generated (an oracle's), its text tokenised as SFT trains it."""
+        ids = (step.policy or {}).get("token_ids")
+        if ids is not None:
+            return [int(i) for i in ids]
+        return self.tokenizer.encode(step.action, add_special_tokens=False) + [self.eos_ids[0]]
+
+    def _template_parts(self, system: dict[str, Any]) -> tuple[str, str]:
+        """(closing, probe) of this chat template: `closing` is the text it writes after an assistant
+        turn's content (Qwen: "<|im_end|>\n"); `probe` is the rendered [system, user, assistant] chat
+        a new user turn's text is cut from."""
+        user = {"role": "user", "content": [{"type": "text", "text": "x"}]}
+        marker = "\x00turn\x00"
+        render = self.processor.apply_chat_template
+        prompt = render([system, user], tokenize=False, add_generation_prompt=True)
+        probe = render([system, user, {"role": "assistant", "content": marker}], tokenize=False)
+        if not probe.startswith(prompt + marker):
+            raise ValueError("token_exact needs a chat template that renders an assistant turn right after the "
+                             f"generation prompt; this one renders {probe[len(prompt):][:80]!r}")
+        return probe[len(prompt) + len(marker):], probe
+
+    def _segment(self, text: str, messages: list[dict[str, Any]]) -> PromptInputs:
+        """`PromptInputs` of a piece of chat text and the vision items of `messages` it holds."""
+        images, videos, video_kwargs = vision_inputs(messages)
+        if not images and not videos:
+            ids = torch.tensor(self.tokenizer(text, add_special_tokens=False)["input_ids"], dtype=torch.long)
+            return PromptInputs(input_ids=ids, mm_token_type_ids=torch.zeros_like(ids) if self._typed else None)
+        kwargs: dict[str, Any] = {"text": [text], "return_tensors": "pt", "add_special_tokens": False}
+        if images:
+            kwargs["images"] = images
+        if videos:
+            kwargs.update(videos=videos, **video_kwargs)
+        batch = self.processor(**kwargs)
+        out = PromptInputs(input_ids=batch["input_ids"][0])
+        if "mm_token_type_ids" in batch:
+            out.mm_token_type_ids = batch["mm_token_type_ids"][0]
+        for key in _VISION_KEYS:
+            if key in batch and batch[key] is not None:
+                value = batch[key]
+                setattr(out, key, value if isinstance(value, torch.Tensor) else torch.tensor(value))
+        return out
+
+    def _exact_prompt(self, inp: AgentInput) -> PromptInputs:
+        """The prompt of `inp` as the ids of every earlier prompt and generation, then its new turn.
+
+        Built incrementally from the prompt this policy encoded for the same env at the previous
+        step (checked against the history); an episode met mid-way (a resumed or replayed one) is
+        rebuilt turn by turn from its history, whose observations hold their text and image.
+        """
+        cache = self._exact_cache
+        n = len(inp.history)
+        hit = cache.get(inp.env_index)
+        if n and hit is not None and hit[0] == _conversation_key(inp, n - 1):
+            prompt = self._extend(hit[1], inp)
+        else:
+            prompt = None
+            for k in range(n + 1):
+                past = inp if k == n else AgentInput(
+                    env_index=inp.env_index, instruction=inp.instruction, action_doc=inp.action_doc,
+                    observation={"text": inp.history[k].observation,
+                                 "image": inp.history_images[k] if k < len(inp.history_images) else None},
+                    info={}, history=inp.history[:k], history_images=inp.history_images[:k])
+                prompt = self._extend(prompt, past)
+        cache[inp.env_index] = (_conversation_key(inp), prompt)
+        return prompt
+
+    def _extend(self, prompt: PromptInputs | None, inp: AgentInput) -> PromptInputs:
+        """`prompt` (that of the step before `inp`), the ids that step generated, then `inp`'s turn."""
+        messages = turn_messages(inp, self.prompt)
+        if prompt is None:
+            out = self.encode_messages([messages])[0]
+            out.meta = {**out.meta, "token_exact": True}
+            return out
+        system = system_message(inp, self.prompt)
+        closing, probe = self._template_parts(system)
+        turn = self._turn_ids(inp.history[-1])
+        if turn and turn[-1] in self.eos_ids:
+            eos_text = self.tokenizer.decode([turn[-1]])
+            if closing.startswith(eos_text):  # the generated EOS already closed the turn
+                closing = closing[len(eos_text):]
+        full = self.processor.apply_chat_template(
+            [system, {"role": "user", "content": [{"type": "text", "text": "x"}]},
+             {"role": "assistant", "content": "\x00turn\x00"}, *messages],
+            tokenize=False, add_generation_prompt=True)
+        if not full.startswith(probe):
+            raise ValueError("token_exact needs a chat template that renders earlier turns unchanged when a turn "
+                             "is added; this one does not")
+        segment = self._segment(closing + full[len(probe):], messages)
+        generated = torch.tensor(turn, dtype=torch.long)
+        parts = [prompt, PromptInputs(input_ids=generated,
+                                      mm_token_type_ids=torch.zeros_like(generated) if self._typed else None),
+                 segment]
+        out = PromptInputs(input_ids=torch.cat([p.input_ids.long() for p in parts]),
+                           meta={"token_exact": True})
+        if self._typed:
+            out.mm_token_type_ids = torch.cat([(p.mm_token_type_ids if p.mm_token_type_ids is not None
+                                                else torch.zeros_like(p.input_ids)).long() for p in parts])
+        for name in _VISION_KEYS:
+            value = _cat(parts, name)
+            if value is not None:
+                setattr(out, name, value)
+        return out
 
     def encode_messages(self, messages: list[list[dict[str, Any]]]) -> list[PromptInputs]:
         """`PromptInputs` of chats given as Qwen-VL messages.

@@ -94,6 +94,9 @@ class OpenAIPolicy(Policy):
         self.base_url = normalize_base_url(base_url)
         self.config = config or GenerationSettings()
         self.prompt = prompt or PromptConfig()
+        if self.prompt.token_exact:
+            raise ValueError("OpenAIPolicy renders each chat from text, so it cannot keep earlier turns token-exact "
+                             "(PromptConfig.token_exact); use HFPolicy, or the trainer's vLLM rollout engine")
         self.http = http or HTTPSettings()
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "EMPTY")
         self._client = httpx.Client(timeout=self.http.timeout_s, headers={"Authorization": f"Bearer {key}"})

@@ -7,7 +7,9 @@ Two history modes (`PromptConfig.history_mode`):
   action, error; at most M of their images) and the current observation.
 - ``"conversation"``: the episode is one growing chat — a user turn per observation, an assistant
   turn per action; the last K steps are kept (all by default) and only the M most recent history
-  images stay images (older ones become the text ``[image omitted]``).
+  images stay images (older ones become the text ``[image omitted]``). With
+  `PromptConfig.token_exact` the chat only grows: each turn keeps the ids it was sampled with
+  (`hf.HFPolicy` builds those prompts; see `turn_messages` here).
 
 Images are `{"type": "image", "image": PIL.Image, "min_pixels": ..., "max_pixels": ...}` items,
 so `qwen_vl_utils.process_vision_info` resizes them within the configured pixel budget.
@@ -57,10 +59,19 @@ class PromptConfig:
     """Write the step's number ("Current observation (step 3)"). False: with `history_len=0` a live
     step's prompt is then the prompt of the same step recorded alone (OfflineSteps-v0), where every
     step is step 1, so training on recorded steps sees the prompts the live env gives."""
+    token_exact: bool = False
+    """Conversation mode only: every turn stays as it was sampled. The prompt of step t is the
+    prompt of step t-1, then the ids that step generated, then the new turn's ids, so no earlier
+    action is re-tokenised from its text and the model is scored in the context it acted in.
+    Needs `history_len=None` (a window would drop turns); history images stay images
+    (`max_history_images` does not apply). Backends that hold token ids implement it (`HFPolicy`)."""
 
     def __post_init__(self) -> None:
         if self.history_mode not in ("window", "conversation"):
             raise ValueError(f"history_mode must be 'window' or 'conversation', got {self.history_mode!r}")
+        if self.token_exact and (self.history_mode != "conversation" or self.history_len is not None):
+            raise ValueError("token_exact needs history_mode='conversation' and history_len=None (every turn kept "
+                             f"as sampled), got history_mode={self.history_mode!r}, history_len={self.history_len!r}")
         if self.history_len is not None and self.history_len < 0:
             raise ValueError(f"history_len must be >= 0 or None, got {self.history_len}")
         if self.max_history_images < 0:
@@ -187,6 +198,16 @@ def conversation_messages(inp: AgentInput, cfg: PromptConfig) -> list[dict[str, 
     content.extend(_observation_items(inp.observation, cfg, inp.info))
     msgs.append({"role": "user", "content": content})
     return msgs
+
+
+def turn_messages(inp: AgentInput, cfg: PromptConfig) -> list[dict[str, Any]]:
+    """The messages the current step adds to a conversation: [system, user] for the first step,
+    [user] after that (the observation as `conversation_messages` shows its last turn)."""
+    content = [_text((f"Task: {inp.instruction}\n" if not inp.history else "")
+                     + f"Observation (step {len(inp.history) + 1}):\n{inp.observation.get('text', '')}\n")]
+    content.extend(_observation_items(inp.observation, cfg, inp.info))
+    user = {"role": "user", "content": content}
+    return [system_message(inp, cfg), user] if not inp.history else [user]
 
 
 def build_messages(inp: AgentInput, cfg: PromptConfig | None = None) -> list[dict[str, Any]]:

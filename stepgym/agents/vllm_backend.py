@@ -43,6 +43,9 @@ class VLLMPolicy(Policy):
         self.model_dir = str(model_dir)
         self.config = config or GenerationSettings()
         self.prompt = prompt or PromptConfig()
+        if self.prompt.token_exact:
+            raise ValueError("VLLMPolicy renders each chat from text, so it cannot keep earlier turns token-exact "
+                             "(PromptConfig.token_exact); use HFPolicy, or the trainer's vLLM rollout engine")
         self.processor = AutoProcessor.from_pretrained(self.model_dir, local_files_only=True)
         kwargs: dict[str, Any] = dict(
             model=self.model_dir, max_model_len=max_model_len, dtype=dtype,

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from stepgym.agents.prompting import PromptConfig
+
 
 @dataclass
 class TrainConfig:
@@ -55,8 +57,14 @@ class TrainConfig:
     # -- model ---------------------------------------------------------------------------------
     model: str = "tiny:mini"
     """`tiny:SIZE` builds a random tiny Qwen2.5-VL (stepgym.agents.tiny); else a local model dir."""
-    history_len: int = 0
-    """Previous steps shown in each prompt (window mode)."""
+    history_mode: Literal["window", "conversation"] = "window"
+    """"window": one prompt per step with the last `history_len` steps; "conversation": the episode
+    as one growing chat (`stepgym.agents.prompting`)."""
+    history_len: int | None = 0
+    """Previous steps shown in each prompt (None: all of them)."""
+    token_exact: bool = False
+    """Conversation mode: each turn stays the ids it was sampled as, so a step is trained in the
+    context the policy acted in (needs `history_mode="conversation"`, `history_len=None`)."""
     include_image: bool = False
     """Show observation images to the model."""
     max_pixels: int | None = None
@@ -225,6 +233,8 @@ class TrainConfig:
         if self.importance_cap is not None and self.old_logprobs != "recompute":
             raise ValueError("importance_cap needs old_logprobs='recompute': the weight is pi_old / pi_sampled, "
                              f"with pi_old recomputed by the trainer (got old_logprobs={self.old_logprobs!r})")
+        PromptConfig(history_mode=self.history_mode, history_len=self.history_len,
+                     token_exact=self.token_exact)  # names a bad history mode / length / token_exact
         if self.on_env_failure not in ("drop", "retry"):
             raise ValueError(f"on_env_failure must be 'drop' or 'retry', got {self.on_env_failure!r}")
         for name in ("estimator", "loss", "rollout", "rollout_engine"):

@@ -146,7 +146,8 @@ class Trainer:
 
     def _build_policy(self, model_dir: Path) -> HFPolicy:
         cfg = self.cfg
-        prompt = PromptConfig(history_len=cfg.history_len, include_image=cfg.include_image,
+        prompt = PromptConfig(history_mode=cfg.history_mode, history_len=cfg.history_len,
+                              token_exact=cfg.token_exact, include_image=cfg.include_image,
                               max_history_images=1 if cfg.include_image else 0,
                               system_prompt=cfg.system_prompt or DEFAULT_SYSTEM_PROMPT,
                               number_steps=cfg.prompt_number_steps,

@@ -298,3 +298,19 @@ def test_async_rollouts_are_one_update_stale_and_resume_exactly(tmp_path):
             Trainer(_cfg(tmp_path / "x", async_rollouts=True, rollout="test-other"), progress=False)
     finally:
         ROLLOUTS.unregister("test-other")
+
+
+def test_token_exact_conversation_run(tmp_path):
+    """RL on whole-episode chats whose turns keep their sampled ids: it trains, the rows it scores
+    are the sampled ones, and the recorded policy says which prompt mode made them."""
+    cfg = _cfg(tmp_path, history_mode="conversation", history_len=None, token_exact=True, sft_episodes=8,
+               sft_epochs=2, eval_tasks=2, before_sft_eval_tasks=0)
+    trainer = Trainer(cfg, progress=False)
+    trainer.run()
+    trainer.close()
+    rl = [r for r in _rl_rows(tmp_path) if r["phase"] == "rl"]
+    trained = [r for r in rl if r["rows_trained"] > 0]
+    assert len(rl) == 2 and trained and all(r["logprob_mismatch"] < 1e-3 for r in trained)
+    first = json.loads((tmp_path / "eval" / "iteration_1" / "episodes.jsonl").read_text().splitlines()[0])
+    assert first["meta"]["policy"]["prompt"]["token_exact"] is True
+    assert first["meta"]["policy"]["prompt"]["history_mode"] == "conversation"
