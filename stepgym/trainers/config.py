@@ -305,6 +305,16 @@ PRESETS: dict[str, dict[str, Any]] = {
                          # held out: the same templates with other parameters (a quarter of each's sets)
                          "env_kwargs": {"templates": list(_MOBILE_TEMPLATES), "param_split": "train", "max_steps": 5},
                          "eval_env_kwargs": {"param_split": "test"}, "train_split": "all", "eval_split": "all"},
+    # ARPO's adaptive branching (Dong et al., 2025) on a GUI env, where no tool responses exist:
+    # a branch may start after any step (`branch_at="any_step"`), forking the phone by replaying its
+    # reset and action prefix. Budget 4 rollouts per task, 2 from the reset, beam 2; the rest as
+    # mobile-arpo-tiny, without experience replay so that branching alone is what differs from GRPO.
+    "mobile-branching-tiny": {**_ARPO, "env_id": "stepgym/Mobile-v0",
+                              "env_kwargs": {"templates": list(_MOBILE_TEMPLATES), "param_split": "train", "max_steps": 5},
+                              "eval_env_kwargs": {"param_split": "test"}, "train_split": "all", "eval_split": "all",
+                              "rollout": "branching",
+                              "rollout_kwargs": {"initial_rollouts": 2, "beam_size": 2, "tau": 0.5, "beta": 0.2,
+                                                 "branch_at": "any_step"}},
     # held out: whole tasks (the suite's "test" split: 13 of 68 tasks, one of them infeasible)
     "desktop-arpo-tiny": {**_ARPO, "env_id": "stepgym/Desktop-v0", "env_kwargs": {"max_steps": 6},
                           "train_split": "train", "eval_split": "test", "max_new_tokens": 32},
