@@ -272,8 +272,11 @@ class TrainConfig:
 # train levels, then RL. It evaluates on 500 levels of a suite generated disjoint from the main one
 # (100 levels gave +-10 points), and reports the paired gain on them. kl_coef: without a KL to the
 # SFT policy, one run in three drifted into generating invalid moves (35% of actions at
-# iterations 9-10); at 0.05 none did (README, "Training").
+# iterations 9-10); at 0.05 none did (README, "Training"). sft_epochs 8 (not the default 3): SFT
+# then starts RL at 55-76% instead of 37-45%, and RL's gain over it had its interval above zero in
+# all four runs measured (seeds 0-2, 1 and 2 threads); the whole demo ran in 205 s on an idle 2-core machine.
 SOKOBAN_DEMO: dict[str, Any] = {
+    "sft_epochs": 8,
     "eval_env_kwargs": {"levels": "sokoban_6x6_1box_heldout"},
     "eval_split": "heldout",
     "eval_tasks": 500,
