@@ -92,6 +92,11 @@ def encode_messages(processor, messages: list[dict[str, Any]]) -> PromptInputs:
         batch = processor(**kwargs)
     else:  # a text-only model: a plain tokenizer
         batch = processor(text=[text], return_tensors="pt")
+    return _from_processor(batch)
+
+
+def _from_processor(batch) -> PromptInputs:
+    """`PromptInputs` of a processor's output for one text."""
     out = PromptInputs(input_ids=batch["input_ids"][0])
     if "mm_token_type_ids" in batch:
         out.mm_token_type_ids = batch["mm_token_type_ids"][0]
@@ -381,15 +386,7 @@ class HFPolicy(Policy):
             kwargs["images"] = images
         if videos:
             kwargs.update(videos=videos, **video_kwargs)
-        batch = self.processor(**kwargs)
-        out = PromptInputs(input_ids=batch["input_ids"][0])
-        if "mm_token_type_ids" in batch:
-            out.mm_token_type_ids = batch["mm_token_type_ids"][0]
-        for key in _VISION_KEYS:
-            if key in batch and batch[key] is not None:
-                value = batch[key]
-                setattr(out, key, value if isinstance(value, torch.Tensor) else torch.tensor(value))
-        return out
+        return _from_processor(self.processor(**kwargs))
 
     def _exact_prompt(self, inp: AgentInput) -> PromptInputs:
         """The prompt of `inp` as the ids of every earlier prompt and generation, then its new turn.
