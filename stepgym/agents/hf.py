@@ -316,6 +316,7 @@ class HFPolicy(Policy):
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         self._calls = 0
         self._exact_cache: dict[int, tuple[tuple, PromptInputs]] = {}  # env index -> its conversation so far
+        self._template_cache: dict[str, tuple[str, str, list[dict[str, Any]]]] = {}
         self.eos_ids = self._eos_ids()
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else _pad_id(self.model)
         self.suppressed_ids = self._placeholder_ids()
@@ -361,19 +362,24 @@ class HFPolicy(Policy):
             return [int(i) for i in ids]
         return self.tokenizer.encode(step.action, add_special_tokens=False) + [self.eos_ids[0]]
 
-    def _template_parts(self, system: dict[str, Any]) -> tuple[str, str]:
-        """(closing, probe) of this chat template: `closing` is the text it writes after an assistant
-        turn's content (Qwen: "<|im_end|>\n"); `probe` is the rendered [system, user, assistant] chat
-        a new user turn's text is cut from."""
-        user = {"role": "user", "content": [{"type": "text", "text": "x"}]}
-        marker = "\x00turn\x00"
-        render = self.processor.apply_chat_template
-        prompt = render([system, user], tokenize=False, add_generation_prompt=True)
-        probe = render([system, user, {"role": "assistant", "content": marker}], tokenize=False)
-        if not probe.startswith(prompt + marker):
-            raise ValueError("token_exact needs a chat template that renders an assistant turn right after the "
-                             f"generation prompt; this one renders {probe[len(prompt):][:80]!r}")
-        return probe[len(prompt) + len(marker):], probe
+    def _template_parts(self, system: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
+        """(closing, probe, probe messages) of this chat template under `system`: `closing` is the
+        text it writes after an assistant turn's content (Qwen: "<|im_end|>\n"); `probe` is the
+        rendered [system, user, assistant] chat a new user turn's text is cut from. Cached per
+        system prompt: every step of a conversation asks for it."""
+        key = str(system.get("content"))
+        if key not in self._template_cache:
+            marker = "\x00turn\x00"
+            probe_messages = [system, {"role": "user", "content": [{"type": "text", "text": "x"}]}]
+            render = self.processor.apply_chat_template
+            prompt = render(probe_messages, tokenize=False, add_generation_prompt=True)
+            probe_messages = [*probe_messages, {"role": "assistant", "content": marker}]
+            probe = render(probe_messages, tokenize=False)
+            if not probe.startswith(prompt + marker):
+                raise ValueError("token_exact needs a chat template that renders an assistant turn right after the "
+                                 f"generation prompt; this one renders {probe[len(prompt):][:80]!r}")
+            self._template_cache[key] = (probe[len(prompt) + len(marker):], probe, probe_messages)
+        return self._template_cache[key]
 
     def _segment(self, text: str, messages: list[dict[str, Any]]) -> PromptInputs:
         """`PromptInputs` of a piece of chat text and the vision items of `messages` it holds."""
@@ -420,16 +426,14 @@ class HFPolicy(Policy):
             out.meta = {**out.meta, "token_exact": True}
             return out
         system = system_message(inp, self.prompt)
-        closing, probe = self._template_parts(system)
+        closing, probe, probe_messages = self._template_parts(system)
         turn = self._turn_ids(inp.history[-1])
         if turn and turn[-1] in self.eos_ids:
             eos_text = self.tokenizer.decode([turn[-1]])
             if closing.startswith(eos_text):  # the generated EOS already closed the turn
                 closing = closing[len(eos_text):]
-        full = self.processor.apply_chat_template(
-            [system, {"role": "user", "content": [{"type": "text", "text": "x"}]},
-             {"role": "assistant", "content": "\x00turn\x00"}, *messages],
-            tokenize=False, add_generation_prompt=True)
+        full = self.processor.apply_chat_template([*probe_messages, *messages], tokenize=False,
+                                                  add_generation_prompt=True)
         if not full.startswith(probe):
             raise ValueError("token_exact needs a chat template that renders earlier turns unchanged when a turn "
                              "is added; this one does not")
