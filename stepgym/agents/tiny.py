@@ -28,6 +28,10 @@ SPECIAL_TOKENS = [
     "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
 ]
 
+# Qwen2.5's tokenizer marks these "special": false (they survive skip_special_tokens decoding)
+NOT_SPECIAL = frozenset({"<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
+                         "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>"})
+
 # Qwen's pre-tokenisation split (the same pattern transformers' Qwen2Tokenizer uses).
 PRETOKENIZE_REGEX = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"""
                      r""" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
@@ -181,7 +185,13 @@ def train_tokenizer(corpus: list[str], vocab_size: int = TOKENIZER_VOCAB_SIZE):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), min_frequency=2,
     )
     tok.train_from_iterator(corpus, trainer=trainer)
-    return tok
+    # As in Qwen's tokenizer, the tool-call and code tokens are added tokens but not special ones:
+    # decoding with skip_special_tokens keeps them, so a generated <tool_call> reaches the env's parser
+    data = json.loads(tok.to_str())
+    for added in data["added_tokens"]:
+        if added["content"] in NOT_SPECIAL:
+            added["special"] = False
+    return Tokenizer.from_str(json.dumps(data))
 
 
 def save_tokenizer(tok, out_dir: str | Path) -> Path:
