@@ -193,21 +193,23 @@ def conversation_messages(inp: AgentInput, cfg: PromptConfig) -> list[dict[str, 
             content.append(_text(IMAGE_OMITTED))
         msgs.append({"role": "user", "content": content})
         msgs.append({"role": "assistant", "content": step.action})
-    n = len(inp.history)
-    content = [_text(head + f"Observation (step {n + 1}):\n{inp.observation.get('text', '')}\n")]
-    content.extend(_observation_items(inp.observation, cfg, inp.info))
-    msgs.append({"role": "user", "content": content})
+    msgs.append(_current_turn(inp, cfg, head))
     return msgs
+
+
+def _current_turn(inp: AgentInput, cfg: PromptConfig, head: str) -> dict[str, Any]:
+    """The user turn of the current observation, after `head` (the task line on a chat's first turn)."""
+    content = [_text(head + f"Observation (step {len(inp.history) + 1}):\n{inp.observation.get('text', '')}\n")]
+    content.extend(_observation_items(inp.observation, cfg, inp.info))
+    return {"role": "user", "content": content}
 
 
 def turn_messages(inp: AgentInput, cfg: PromptConfig) -> list[dict[str, Any]]:
     """The messages the current step adds to a conversation: [system, user] for the first step,
     [user] after that (the observation as `conversation_messages` shows its last turn)."""
-    content = [_text((f"Task: {inp.instruction}\n" if not inp.history else "")
-                     + f"Observation (step {len(inp.history) + 1}):\n{inp.observation.get('text', '')}\n")]
-    content.extend(_observation_items(inp.observation, cfg, inp.info))
-    user = {"role": "user", "content": content}
-    return [system_message(inp, cfg), user] if not inp.history else [user]
+    if inp.history:
+        return [_current_turn(inp, cfg, "")]
+    return [system_message(inp, cfg), _current_turn(inp, cfg, f"Task: {inp.instruction}\n")]
 
 
 def build_messages(inp: AgentInput, cfg: PromptConfig | None = None) -> list[dict[str, Any]]:

@@ -296,6 +296,12 @@ _ARPO: dict[str, Any] = {
 # Mobile-v0 templates an oracle solves in 2-3 steps with short answers (the tiny model's reach)
 _MOBILE_TEMPLATES = ("ClockToggleAlarm", "SettingsToggle", "ClockLabelLookup", "ClockEarliestAlarm",
                      "MessagesUnreadCount", "ClockImpossibleTime", "ContactsDeleteMissing", "ClockDeleteAlarm")
+# held out: the same templates with other parameters (a quarter of each's sets)
+_MOBILE_ARPO: dict[str, Any] = {
+    **_ARPO, "env_id": "stepgym/Mobile-v0",
+    "env_kwargs": {"templates": list(_MOBILE_TEMPLATES), "param_split": "train", "max_steps": 5},
+    "eval_env_kwargs": {"param_split": "test"}, "train_split": "all", "eval_split": "all",
+}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "sokoban-gigpo-tiny": dict(SOKOBAN_DEMO),
@@ -304,18 +310,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     # clip 3, no KL, old log-probs recomputed for the whole batch (replayed rows start at ratio 1),
     # experience replay into all-negative groups, -0.5 reward per unparseable action (ARPO's
     # 0.5 x format reward). The tiny VLM sees a small screenshot (64 vision tokens) and the element list.
-    "mobile-arpo-tiny": {**_ARPO, "env_id": "stepgym/Mobile-v0",
-                         # held out: the same templates with other parameters (a quarter of each's sets)
-                         "env_kwargs": {"templates": list(_MOBILE_TEMPLATES), "param_split": "train", "max_steps": 5},
-                         "eval_env_kwargs": {"param_split": "test"}, "train_split": "all", "eval_split": "all"},
+    "mobile-arpo-tiny": dict(_MOBILE_ARPO),
     # ARPO's adaptive branching (Dong et al., 2025) on a GUI env, where no tool responses exist:
     # a branch may start after any step (`branch_at="any_step"`), forking the phone by replaying its
     # reset and action prefix. Budget 4 rollouts per task, 2 from the reset, beam 2; the rest as
     # mobile-arpo-tiny, without experience replay so that branching alone is what differs from GRPO.
-    "mobile-branching-tiny": {**_ARPO, "env_id": "stepgym/Mobile-v0",
-                              "env_kwargs": {"templates": list(_MOBILE_TEMPLATES), "param_split": "train", "max_steps": 5},
-                              "eval_env_kwargs": {"param_split": "test"}, "train_split": "all", "eval_split": "all",
-                              "rollout": "branching",
+    "mobile-branching-tiny": {**_MOBILE_ARPO, "rollout": "branching",
                               "rollout_kwargs": {"initial_rollouts": 2, "beam_size": 2, "tau": 0.5, "beta": 0.2,
                                                  "branch_at": "any_step"}},
     # held out: whole tasks (the suite's "test" split: 13 of 68 tasks, one of them infeasible)

@@ -23,6 +23,16 @@ def test_shipped_tokenizer_is_trained_from_the_shipped_corpus():
     assert retrained["model"]["merges"] == shipped["model"]["merges"], stale
 
 
+def test_decoding_keeps_tool_call_tags_and_drops_chat_markers():
+    """As Qwen2.5's tokenizer: a generated tool call decodes with its tags (the env parses them),
+    the turn's end marker does not."""
+    tok = load_tokenizer()
+    ids = tok('<tool_call>{"name": "search"}</tool_call><|im_end|>', add_special_tokens=False)["input_ids"]
+    assert tok.decode(ids, skip_special_tokens=True) == '<tool_call>{"name": "search"}</tool_call>'
+    shipped = json.loads(asset_path("tokenizer", "tokenizer.json").read_text())
+    assert {a["content"]: a["special"] for a in shipped["added_tokens"]}["<tool_call>"] is False
+
+
 def test_tokenizer_has_qwen_special_tokens_and_chat_template():
     tok = load_tokenizer()
     for t in SPECIAL_TOKENS:
