@@ -118,6 +118,15 @@ class TrainConfig:
     """Before RL, play every train task this many times with the starting policy and train only on
     those it solved at least once, never on tasks marked infeasible (ARPO's filter); the table is
     kept in `task_filter.json` and reused on resume. 0: train on every task."""
+    rl_tasks: Literal["split", "env"] = "split"
+    """Where RL's tasks come from: "split" draws them from `train_split` (the tasks SFT's
+    demonstrations were recorded on); "env" leaves each group's task to the env, chosen from the
+    group's reset seed, so that with `rl_env_kwargs={"procedural": {...}}` every group plays a fresh
+    Sokoban level (RL then cannot meet a level twice)."""
+    rl_env_kwargs: dict[str, Any] | None = None
+    """Constructor arguments of the RL rollout envs, merged over `env_kwargs` (SFT's demonstrations
+    and evaluation do not see them), e.g. fresh procedural levels that avoid the held-out suite:
+    `{"procedural": {"min_moves": 3, "max_moves": 10}, "procedural_exclude": ["sokoban_6x6_1box_heldout"]}`."""
     tasks_per_iteration: int = 16
     """Tasks sampled per iteration; each is played `group_size` times."""
     group_size: int = 8
@@ -235,6 +244,12 @@ class TrainConfig:
                              f"with pi_old recomputed by the trainer (got old_logprobs={self.old_logprobs!r})")
         PromptConfig(history_mode=self.history_mode, history_len=self.history_len,
                      token_exact=self.token_exact)  # names a bad history mode / length / token_exact
+        if self.rl_tasks not in ("split", "env"):
+            raise ValueError(f"rl_tasks must be 'split' (tasks of train_split) or 'env' (the env picks "
+                             f"from the reset seed), got {self.rl_tasks!r}")
+        if self.rl_tasks == "env" and self.task_filter_tries:
+            raise ValueError(f"task_filter_tries={self.task_filter_tries} filters train_split's tasks, "
+                             "which rl_tasks='env' does not draw from: set one of them")
         if self.on_env_failure not in ("drop", "retry"):
             raise ValueError(f"on_env_failure must be 'drop' or 'retry', got {self.on_env_failure!r}")
         for name in ("estimator", "loss", "rollout", "rollout_engine"):

@@ -93,14 +93,16 @@ class Trainer:
 
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollouts")
         self._weights_version, self._engine_version = 0, -1  # the engine is synced lazily, once per change
-        self.pool = EnvPool(cfg.env_id, num_envs=cfg.num_envs, env_kwargs=cfg.env_kwargs, backend=cfg.env_backend,
+        self.pool = EnvPool(cfg.env_id, num_envs=cfg.num_envs, env_kwargs={**cfg.env_kwargs, **(cfg.rl_env_kwargs or {})},
+                            backend=cfg.env_backend,
                             **cfg.env_pool_kwargs)
         eval_env = cfg.eval_env_id or cfg.env_id
         # another env's constructor does not take the training env's arguments
         eval_kwargs = ({**cfg.env_kwargs, **(cfg.eval_env_kwargs or {})} if eval_env == cfg.env_id
                        else dict(cfg.eval_env_kwargs or {}))
         # evaluation gets envs of its own when its settings differ, or when rollouts run alongside it
-        own_eval = cfg.eval_env_kwargs is not None or eval_env != cfg.env_id or cfg.async_rollouts
+        own_eval = (cfg.eval_env_kwargs is not None or eval_env != cfg.env_id or cfg.async_rollouts
+                    or bool(cfg.rl_env_kwargs))
         self.eval_pool = (EnvPool(eval_env, num_envs=cfg.num_envs, env_kwargs=eval_kwargs, backend=cfg.env_backend,
                                   **cfg.env_pool_kwargs) if own_eval else self.pool)
         self.train_tasks = _suite(cfg.env_id, cfg.env_kwargs).split(cfg.train_split)
@@ -301,8 +303,12 @@ class Trainer:
         return batch, {**stats, "policy_lag": 1 if it > 0 else 0}
 
     def sample_groups(self, it: int) -> list[GroupSpec]:
-        """The task instances of iteration `it`: tasks drawn from the train split, one reset seed each."""
+        """The task instances of iteration `it`: tasks drawn from the train split (or left to the env,
+        `rl_tasks="env"`), one reset seed each."""
         cfg = self.cfg
+        if cfg.rl_tasks == "env":
+            return [GroupSpec(f"{it}:{k}:env", None, derive_small_seed(cfg.seed, "rollout-reset", it, k))
+                    for k in range(cfg.tasks_per_iteration)]
         rng = np.random.default_rng(derive_seed(cfg.seed, "tasks", it))
         tasks = self.train_tasks.sample(rng, cfg.tasks_per_iteration, replace=cfg.tasks_per_iteration > len(self.train_tasks))
         return [GroupSpec(f"{it}:{k}:{t.task_id}", t.task_id, derive_small_seed(cfg.seed, "rollout-reset", it, k))

@@ -7,6 +7,7 @@ import stepgym
 from stepgym.envs.sokoban import Level, SokobanEnv, generate, parse_move, solve
 from stepgym.envs.sokoban.env import builtin_suite
 from stepgym.envs.sokoban.level import apply_move, live_cells
+from stepgym.envs.tasks import Task, TaskSuite
 
 ROOM = ["######",
         "#_@__#",
@@ -138,3 +139,35 @@ def apply_blocked(env, move):
     from stepgym.envs.sokoban.level import apply_move
 
     return apply_move(env.level, env.player, env.boxes, move)[:2] == (env.player, env.boxes)
+
+
+def test_procedural_levels_avoid_excluded_suites():
+    """A fresh level that is also an evaluation level is drawn again, so RL on fresh levels never
+    trains on the held-out suite; the exclusion needs procedural levels."""
+    kw = {"procedural": {"min_moves": 3, "max_moves": 10}, "image": False}
+    plain = stepgym.make("stepgym/Sokoban-v0", **kw)
+    grids = {}
+    for seed in range(6):
+        _, info = plain.reset(seed=seed)
+        grids[seed] = plain.unwrapped.level.rows()
+    suite = TaskSuite([Task(f"ex-{s}", "x", split="heldout", data={"grid": g}) for s, g in grids.items() if s % 2 == 0])
+    avoid = stepgym.make("stepgym/Sokoban-v0", procedural_exclude=[suite], **kw)
+    for seed, grid in grids.items():
+        _, info = avoid.reset(seed=seed)
+        if seed % 2 == 0:
+            assert avoid.unwrapped.level.rows() != grid and info["task_id"].startswith("proc-")
+        else:
+            assert avoid.unwrapped.level.rows() == grid  # levels not excluded are the same fresh levels
+    # the shipped held-out suite by name: about 2% of fresh levels are in it, none once excluded
+    heldout = {tuple(t.data["grid"]) for t in builtin_suite("sokoban_6x6_1box_heldout")}
+    named = stepgym.make("stepgym/Sokoban-v0", procedural_exclude="sokoban_6x6_1box_heldout", **kw)
+    met = {"plain": 0, "excluded": 0}
+    for seed in range(400):
+        for key, env in (("plain", plain), ("excluded", named)):
+            env.reset(seed=seed)
+            met[key] += tuple(env.unwrapped.level.rows()) in heldout
+    assert met["plain"] >= 2 and met["excluded"] == 0, met
+    _, info = named.reset(seed=0, options={"task_id": "sokoban_6x6_1box-train-0000"})  # a task id: the suite's level
+    assert info["task_id"] == "sokoban_6x6_1box-train-0000"
+    with pytest.raises(ValueError, match="procedural_exclude='sokoban_6x6_1box_heldout' needs procedural"):
+        stepgym.make("stepgym/Sokoban-v0", procedural_exclude="sokoban_6x6_1box_heldout")

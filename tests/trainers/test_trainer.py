@@ -314,3 +314,28 @@ def test_token_exact_conversation_run(tmp_path):
     first = json.loads((tmp_path / "eval" / "iteration_1" / "episodes.jsonl").read_text().splitlines()[0])
     assert first["meta"]["policy"]["prompt"]["token_exact"] is True
     assert first["meta"]["policy"]["prompt"]["history_mode"] == "conversation"
+
+
+def test_rl_on_fresh_procedural_levels(tmp_path):
+    """rl_tasks="env": each group plays one fresh level (all its episodes the same one, no two groups
+    alike); SFT's demonstrations stay on the train split and evaluation on the eval split."""
+    fresh = {"procedural": {"min_moves": 1, "max_moves": 4}, "procedural_exclude": ["sokoban_6x6_1box"]}
+    trainer = Trainer(_cfg(tmp_path, sft_episodes=4, sft_epochs=1, iterations=1, tasks_per_iteration=3,
+                           rl_tasks="env", rl_env_kwargs=fresh), progress=False)
+    try:
+        trainer.run()
+        batch, _ = trainer.collect(1)
+    finally:
+        trainer.close()
+    from stepgym.episodes.io import read_episodes
+
+    levels = [{e.episode.task_id for e in g.episodes} for g in batch.groups]
+    assert len(levels) == 3 and all(len(ids) == 1 for ids in levels)
+    ids = [next(iter(s)) for s in levels]
+    assert len(set(ids)) == 3 and all(i.startswith("proc-") for i in ids)
+    assert all(e.task_id.startswith("sokoban_6x6_1box-train") for e in read_episodes(tmp_path / "demos"))
+    assert all(e.task_id.startswith("sokoban_6x6_1box-test") for e in read_episodes(tmp_path / "eval" / "iteration_0"))
+    with pytest.raises(ValueError, match="rl_tasks must be 'split'.*got 'fresh'"):
+        TrainConfig(rl_tasks="fresh")
+    with pytest.raises(ValueError, match="task_filter_tries=2 filters train_split"):
+        TrainConfig(rl_tasks="env", task_filter_tries=2)

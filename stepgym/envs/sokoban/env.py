@@ -87,6 +87,13 @@ def parse_move(action: str | dict) -> str:
     return found[0].lower()
 
 
+_REDRAWS = 100  # fresh levels drawn before procedural generation gives up on avoiding excluded ones
+
+
+def _grid_key(rows: list[str]) -> str:
+    return "|".join(rows)
+
+
 def builtin_suite(name: str) -> TaskSuite:
     """The shipped level suite `name` (assets/sokoban/NAME.jsonl.gz)."""
     return TaskSuite.load(asset_path("sokoban", f"{name}.jsonl.gz"), name=name)
@@ -106,12 +113,16 @@ class SokobanEnv(StepEnv):
         max_steps: int = 20,
         image: bool = True,
         procedural: dict[str, int] | None = None,
+        procedural_exclude: str | TaskSuite | list[str | TaskSuite] = (),
         render_mode: str | None = None,
         feedback: bool = False,
     ) -> None:
         """`levels`: a built-in suite name, a path to a .jsonl(.gz) suite, or a TaskSuite.
         `procedural`: generate a fresh level at each reset from the reset seed instead
-        (keys: height, width, num_boxes, min_moves, max_moves). `image=False` skips rendering.
+        (keys: height, width, num_boxes, min_moves, max_moves). `procedural_exclude`: suites (names,
+        paths or TaskSuites) whose levels a fresh level must differ from, so that training on fresh
+        levels never meets an evaluation level (2% of fresh 6x6 one-box levels are in
+        sokoban_6x6_1box_heldout); a level that collides is drawn again. `image=False` skips rendering.
         `feedback=True` adds a line after a move that changed nothing, into a wall or a blocked
         box ("Last move left: nothing moved."), as ALFWorld answers "Nothing happens."; off by
         default, so the observations of v0 stay as they were."""
@@ -120,6 +131,11 @@ class SokobanEnv(StepEnv):
         self._blocked: str | None = None
         suite = TaskSuite.resolve(levels, builtin_suite)
         self.procedural = dict(procedural) if procedural else None
+        excluded = [procedural_exclude] if isinstance(procedural_exclude, (str, TaskSuite)) else list(procedural_exclude)
+        if excluded and not self.procedural:
+            raise ValueError(f"procedural_exclude={procedural_exclude!r} needs procedural levels (procedural=None)")
+        self._excluded = {_grid_key(t.data["grid"]) for name in excluded
+                          for t in TaskSuite.resolve(name, builtin_suite) if isinstance(t.data.get("grid"), list)}
         super().__init__(suite, split=split, max_steps=max_steps, render_mode=render_mode)
         self.level: Level | None = None
         self.player: tuple[int, int] = (0, 0)
@@ -128,7 +144,13 @@ class SokobanEnv(StepEnv):
 
     def _choose_task(self, options):
         if self.procedural and not (options or {}).get("task_id") and not (options or {}).get("task"):
-            level, sol = generate(self.np_random, **self.procedural)
+            for _ in range(_REDRAWS):
+                level, sol = generate(self.np_random, **self.procedural)
+                if _grid_key(level.rows()) not in self._excluded:
+                    break
+            else:
+                raise RuntimeError(f"{_REDRAWS} fresh levels in a row were all excluded levels: "
+                                   f"procedural={self.procedural} makes too few distinct levels")
             key = "|".join(level.rows())
             return Task(
                 task_id=f"proc-{abs(hash(key)) % 10**10:010d}",
