@@ -11,6 +11,7 @@ measured in the same invocation.
 
     python benchmarks/gigpo_vs_grpo.py                       # 3 seeds x 35,000 env steps (~40 min on 2 cores)
     python benchmarks/gigpo_vs_grpo.py --seeds 1 --env-steps 5000
+    python benchmarks/gigpo_vs_grpo.py --parallel 2          # two runs at a time, 1 torch thread each
 """
 
 from __future__ import annotations
@@ -64,9 +65,10 @@ def _run(overrides: dict) -> dict:
     }
 
 
-def in_process(overrides: dict) -> dict:
-    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as ex:
-        return ex.submit(_run, overrides).result()
+def in_processes(runs: list[dict], parallel: int) -> list[dict]:
+    """Each run in a fresh process of its own, `parallel` at a time; results in order."""
+    with ProcessPoolExecutor(max_workers=parallel, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as ex:
+        return [f.result() for f in [ex.submit(_run, o) for o in runs]]
 
 
 def main() -> None:
@@ -74,32 +76,40 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--env-steps", type=int, default=35_000, help="RL env-step budget of every run")
     ap.add_argument("--out", type=Path, default=None, help="keep run directories here (default: a temp dir)")
+    ap.add_argument("--parallel", type=int, default=1, choices=(1, 2),
+                    help="2: two runs at a time, one torch thread each (wall times then overlap)")
     args = ap.parse_args()
+    threads = {"torch_threads": 1} if args.parallel > 1 else {}
     results: dict[str, list[dict]] = {"grpo": [], "gigpo": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = args.out or Path(tmp)
-        for seed in range(args.seeds):
-            sft_dir = root / f"sft-{seed}"
-            sft = in_process({"seed": seed, "iterations": 0, "run_dir": str(sft_dir)})
-            start = str(sft_dir / "checkpoint" / "model")
+        # every seed's SFT start first, then every RL run from its seed's start
+        sfts = in_processes([{"seed": seed, "iterations": 0, "run_dir": str(root / f"sft-{seed}"), **threads}
+                             for seed in range(args.seeds)], args.parallel)
+        for seed, sft in enumerate(sfts):
             print(f"seed {seed}: before SFT {sft['eval']['before_sft']:.2f}, after SFT {sft['eval']['after_sft']:.2f} "
                   f"({sft['wall']:.0f}s)", flush=True)
-            for algorithm in ("grpo", "gigpo"):
-                r = in_process({"seed": seed, "estimator": algorithm, "iterations": 10_000,
-                                "env_step_budget": args.env_steps, "eval_every": 10_000,
-                                "model": start, "sft_episodes": 0, "before_sft_eval_tasks": 0,
-                                "run_dir": str(root / f"{algorithm}-{seed}")})
-                r["after_sft"] = sft["eval"]["after_sft"]
-                r["run_dir"] = root / f"{algorithm}-{seed}"
-                results[algorithm].append(r)
-                print(f"  {algorithm:>5}: after RL {r['eval']['final']:.3f} ({r['env_steps']} env steps, "
-                      f"{r['time_per_iteration']:.1f}s/iteration, peak RSS {r['peak_rss_mb']:.0f} MB)", flush=True)
-            from stepgym.episodes.evaluate import paired_difference
+        algorithms = ("grpo", "gigpo")
+        jobs = [(seed, algorithm) for seed in range(args.seeds) for algorithm in algorithms]
+        runs = in_processes([{"seed": seed, "estimator": algorithm, "iterations": 10_000,
+                              "env_step_budget": args.env_steps, "eval_every": 10_000,
+                              "model": str(root / f"sft-{seed}" / "checkpoint" / "model"), "sft_episodes": 0,
+                              "before_sft_eval_tasks": 0, "run_dir": str(root / f"{algorithm}-{seed}"), **threads}
+                             for seed, algorithm in jobs], args.parallel)
+        from stepgym.episodes.evaluate import paired_difference
 
-            d = paired_difference(final_episodes(results["grpo"][-1]["run_dir"]),
-                                  final_episodes(results["gigpo"][-1]["run_dir"]))
+        for (seed, algorithm), r in zip(jobs, runs):
+            r["after_sft"] = sfts[seed]["eval"]["after_sft"]
+            r["run_dir"] = root / f"{algorithm}-{seed}"
+            results[algorithm].append(r)
+            print(f"seed {seed} {algorithm:>5}: after RL {r['eval']['final']:.3f} ({r['env_steps']} env steps, "
+                  f"{r['time_per_iteration']:.1f}s/iteration, peak RSS {r['peak_rss_mb']:.0f} MB)", flush=True)
+        for seed in range(args.seeds):
+            d = paired_difference(final_episodes(results["grpo"][seed]["run_dir"]),
+                                  final_episodes(results["gigpo"][seed]["run_dir"]))
             results.setdefault("paired", []).append(d)
-            print(f"  GiGPO - GRPO: {d.difference:+.3f} [{d.ci[0]:+.3f}, {d.ci[1]:+.3f}] on {d.pairs} paired levels", flush=True)
+            print(f"seed {seed} GiGPO - GRPO: {d.difference:+.3f} [{d.ci[0]:+.3f}, {d.ci[1]:+.3f}] "
+                  f"on {d.pairs} paired levels", flush=True)
     print()
     print(f"{'':>6} {'after SFT':>10} {'after RL':>9} {'spread':>7} {'gain':>6} {'env steps':>10} "
           f"{'s/iteration':>12} {'update s':>9} {'peak RSS MB':>12}")
