@@ -179,7 +179,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     _quiet_transformers()
     if args.resume:
-        trainer = Trainer.resume(args.resume, console=console)
+        if args.config is not None:
+            raise SystemExit(f"--resume continues {args.resume} with its own config.json; drop {args.config!r}")
+        trainer = Trainer.resume(args.resume, overrides=_overrides(args.set), console=console)
     else:
         if args.config is None:
             raise SystemExit(f"give a config file or a preset ({', '.join(sorted(PRESETS))}), or --resume RUN_DIR")
@@ -283,7 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="train with a config file or a named preset")
     tr.add_argument("config", nargs="?", default=None, help="a JSON/YAML TrainConfig file or a preset name")
-    tr.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its checkpoint")
+    tr.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its checkpoint; --set iterations=N (or env_step_budget, "
+                    "eval_every, checkpoint_every) runs it on further")
     tr.add_argument("--run-dir", default=None, help="where the run writes (default: the config's run_dir)")
     tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a config field, e.g. --set iterations=5; repeatable")

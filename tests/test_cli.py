@@ -72,11 +72,17 @@ def test_train_preset_then_resume_extends_the_run(tmp_path, capsys):
     assert "held-out success" in capsys.readouterr().out
     cfg = json.loads((tmp_path / "config.json").read_text())
     assert cfg["estimator"] == "grpo" and cfg["iterations"] == 1
-    cfg["iterations"] = 2  # a user extends a finished run by raising its budget
-    (tmp_path / "config.json").write_text(json.dumps(cfg))
-    assert main(["train", "--resume", str(tmp_path)]) == 0
+    # a user runs a finished run on by raising its budget; nothing else of the run may change
+    with pytest.raises(ValueError, match=r"cannot change \['lr'\].*may change: \['checkpoint_every'"):
+        main(["train", "--resume", str(tmp_path), "--set", "iterations=2", "--set", "lr=0.1"])
+    with pytest.raises(ValueError, match="iterations=0 is below the 1 iterations"):
+        main(["train", "--resume", str(tmp_path), "--set", "iterations=0"])
+    with pytest.raises(SystemExit, match="drop 'sokoban-grpo-tiny'"):
+        main(["train", "sokoban-grpo-tiny", "--resume", str(tmp_path)])
+    assert main(["train", "--resume", str(tmp_path), "--set", "iterations=2"]) == 0
     rl = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in rl if r["phase"] == "rl"] == [0, 1]
+    assert json.loads((tmp_path / "config.json").read_text())["iterations"] == 2
 
 
 def test_train_needs_config_or_resume():

@@ -52,6 +52,10 @@ _SHARES = ("loss", "pg_loss", "kl", "entropy")  # a micro-batch's value is its s
 _PER_PART = ("is_weight_max",)  # statistics reported as their maximum, not a mean
 
 
+# TrainConfig fields `Trainer.resume` may change: the run's length and how often it reports
+RESUME_OVERRIDABLE = frozenset({"iterations", "env_step_budget", "eval_every", "checkpoint_every"})
+
+
 class Trainer:
     """Runs a `TrainConfig`; `Trainer.resume(run_dir)` continues a run from its checkpoint."""
 
@@ -110,11 +114,26 @@ class Trainer:
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
-    def resume(cls, run_dir: str | Path, **kwargs: Any) -> Trainer:
-        """Continue the run in `run_dir` from its last checkpoint (same metrics as never stopping)."""
+    def resume(cls, run_dir: str | Path, overrides: dict[str, Any] | None = None, **kwargs: Any) -> Trainer:
+        """Continue the run in `run_dir` from its last checkpoint (same metrics as never stopping).
+
+        `overrides` may change only how long the run goes and how often it reports
+        (`RESUME_OVERRIDABLE`), e.g. `{"iterations": 40}` runs a finished 20-iteration run on to 40;
+        config.json is rewritten with them. The result equals a run started with those settings,
+        except with `async_rollouts`, whose first resumed batch is then collected with the latest
+        weights rather than prefetched one update stale."""
         run_dir = Path(run_dir)
         state = read_state(run_dir)
-        trainer = cls(TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())), **kwargs)
+        data = json.loads((run_dir / "config.json").read_text())
+        bad = sorted(set(overrides or {}) - RESUME_OVERRIDABLE)
+        if bad:
+            raise ValueError(f"a resumed run cannot change {bad}: it would no longer be the run its checkpoint "
+                             f"belongs to; fields a resume may change: {sorted(RESUME_OVERRIDABLE)}")
+        cfg = TrainConfig.from_dict({**data, **(overrides or {})})
+        if cfg.iterations < state["next_iteration"]:
+            raise ValueError(f"iterations={cfg.iterations} is below the {state['next_iteration']} iterations "
+                             f"{run_dir} has already run")
+        trainer = cls(cfg, **kwargs)
         ckpt = run_dir / CHECKPOINT
         trainer.state = state
         trainer.policy = trainer.engine.policy = trainer._build_policy(ckpt / "model")

@@ -80,6 +80,24 @@ def test_resume_equals_uninterrupted(finished_run, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_finished_run_resumed_with_more_iterations_equals_the_longer_run(finished_run, tmp_path):
+    run_dir, *_ = finished_run
+    short = Trainer(_cfg(tmp_path, iterations=1), progress=False)
+    short.run()  # finished: its last iteration (0) evaluated and checkpointed
+    short.close()
+    longer = Trainer.resume(tmp_path, overrides={"iterations": 2}, progress=False)
+    longer.run()
+    longer.close()
+
+    def rl(d):  # the short run's extra evaluation at its old last iteration aside
+        return [{k: v for k, v in r.items() if k != "eval_success"} for r in _rl_rows(d) if r["phase"] == "rl"]
+
+    assert rl(tmp_path) == rl(run_dir) and len(rl(tmp_path)) == 2
+    a = Trainer.resume(run_dir, progress=False).policy.model.state_dict()
+    b = longer.policy.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_config_errors_name_the_field(tmp_path):
     with pytest.raises(ValueError, match="group_size=0"):
         TrainConfig(group_size=0)
