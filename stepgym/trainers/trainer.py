@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -472,6 +473,7 @@ class Trainer:
             record_demos(demos, cfg.env_id, {**cfg.env_kwargs, "split": cfg.train_split}, seeds, cfg.num_envs)
         distributed.barrier(self.dist)
         examples = sft_examples(self.policy, demos)
+        self._check_generation_length(examples)
         opt = torch.optim.AdamW(self.policy.model.parameters(), lr=cfg.sft_lr, weight_decay=0.0)
         rng = np.random.default_rng(derive_seed(cfg.seed, "sft-order"))
         steps_per_epoch = -(-len(examples) // cfg.sft_batch_size)
@@ -485,6 +487,20 @@ class Trainer:
                     self._weights_version += 1
                     progress.update(bar, advance=1, description=f"SFT epoch {epoch + 1}: loss {losses[-1]:.3f}")
                 self.log.write({"phase": "sft", "epoch": epoch, "sft_loss": float(np.mean(losses)), "examples": len(examples)})
+
+    def _check_generation_length(self, examples) -> None:
+        """Log how many demonstrated actions (with their end token) exceed `max_new_tokens`, and
+        warn when any do: the policy cannot emit them whole, so its copies of them are cut short
+        and usually unparseable."""
+        cfg = self.cfg
+        lengths = np.array([len(target) for _, target in examples])
+        over = int((lengths > cfg.max_new_tokens).sum())
+        self.log.write({"phase": "sft_data", "examples": len(lengths), "target_tokens_max": int(lengths.max()),
+                        "target_tokens_p50": float(np.median(lengths)), "targets_over_max_new_tokens": over})
+        if over:
+            warnings.warn(f"{over} of {len(lengths)} demonstrated actions ({over / len(lengths):.0%}) are longer than "
+                          f"max_new_tokens={cfg.max_new_tokens} (the longest takes {int(lengths.max())} tokens with "
+                          "its end token): generations of them are cut short; raise max_new_tokens", stacklevel=3)
 
     def evaluate(self, name: str, limit: int | None = None) -> float:
         """Success rate on the held-out tasks (the first `limit` of them), sampled at

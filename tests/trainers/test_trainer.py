@@ -357,3 +357,15 @@ def test_rl_on_fresh_procedural_levels(tmp_path):
         TrainConfig(rl_tasks="fresh")
     with pytest.raises(ValueError, match="task_filter_tries=2 filters train_split"):
         TrainConfig(rl_tasks="env", task_filter_tries=2)
+
+
+def test_sft_warns_when_demonstrated_actions_exceed_max_new_tokens(tmp_path):
+    trainer = Trainer(_cfg(tmp_path, sft_episodes=2, sft_epochs=1, max_new_tokens=1, eval_tasks=1,
+                           before_sft_eval_tasks=0), progress=False)
+    try:
+        with pytest.warns(UserWarning, match=r"of \d+ demonstrated actions \(100%\) are longer than max_new_tokens=1"):
+            trainer.run(stop_after=0)
+    finally:
+        trainer.close()
+    logged = [r for r in _rl_rows(tmp_path) if r["phase"] == "sft_data"]
+    assert logged and logged[0]["targets_over_max_new_tokens"] == logged[0]["examples"] > 0
