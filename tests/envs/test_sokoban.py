@@ -171,3 +171,16 @@ def test_procedural_levels_avoid_excluded_suites():
     assert info["task_id"] == "sokoban_6x6_1box-train-0000"
     with pytest.raises(ValueError, match="procedural_exclude='sokoban_6x6_1box_heldout' needs procedural"):
         stepgym.make("stepgym/Sokoban-v0", procedural_exclude="sokoban_6x6_1box_heldout")
+
+
+def test_procedural_task_ids_are_the_same_in_every_process():
+    """A fresh level's id comes from its grid by a digest, not by Python's per-process salted hash()."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import stepgym; e = stepgym.make('stepgym/Sokoban-v0', procedural={'min_moves': 3}, image=False); "
+            "print(e.reset(seed=5)[1]['task_id'])")
+    ids = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": str(h)}).stdout.strip() for h in (1, 2)}
+    assert len(ids) == 1 and next(iter(ids)).startswith("proc-"), ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -151,9 +152,10 @@ class SokobanEnv(StepEnv):
             else:
                 raise RuntimeError(f"{_REDRAWS} fresh levels in a row were all excluded levels: "
                                    f"procedural={self.procedural} makes too few distinct levels")
-            key = "|".join(level.rows())
+            # a digest, not hash(): str hashes are salted per process, and a task id must not be
+            digest = hashlib.sha1(_grid_key(level.rows()).encode()).hexdigest()
             return Task(
-                task_id=f"proc-{abs(hash(key)) % 10**10:010d}",
+                task_id=f"proc-{int(digest, 16) % 10**10:010d}",
                 instruction=INSTRUCTION,
                 split="procedural",
                 data={"grid": level.rows(), "solution_moves": len(sol)},
