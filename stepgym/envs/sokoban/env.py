@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from typing import Any
@@ -95,6 +96,17 @@ def _grid_key(rows: list[str]) -> str:
     return "|".join(rows)
 
 
+def _grids(suite: TaskSuite) -> frozenset[str]:
+    return frozenset(_grid_key(t.data["grid"]) for t in suite if isinstance(t.data.get("grid"), list))
+
+
+@functools.lru_cache(maxsize=8)
+def _named_grids(source: str) -> frozenset[str]:
+    """The grids of a suite named by a built-in name or a path, read once per process (a pool's
+    envs all exclude the same suites)."""
+    return _grids(TaskSuite.resolve(source, builtin_suite))
+
+
 def builtin_suite(name: str) -> TaskSuite:
     """The shipped level suite `name` (assets/sokoban/NAME.jsonl.gz)."""
     return TaskSuite.load(asset_path("sokoban", f"{name}.jsonl.gz"), name=name)
@@ -135,8 +147,8 @@ class SokobanEnv(StepEnv):
         excluded = [procedural_exclude] if isinstance(procedural_exclude, (str, TaskSuite)) else list(procedural_exclude)
         if excluded and not self.procedural:
             raise ValueError(f"procedural_exclude={procedural_exclude!r} needs procedural levels (procedural=None)")
-        self._excluded = {_grid_key(t.data["grid"]) for name in excluded
-                          for t in TaskSuite.resolve(name, builtin_suite) if isinstance(t.data.get("grid"), list)}
+        self._excluded = frozenset().union(*(_grids(x) if isinstance(x, TaskSuite) else _named_grids(str(x))
+                                             for x in excluded))
         super().__init__(suite, split=split, max_steps=max_steps, render_mode=render_mode)
         self.level: Level | None = None
         self.player: tuple[int, int] = (0, 0)
@@ -147,13 +159,15 @@ class SokobanEnv(StepEnv):
         if self.procedural and not (options or {}).get("task_id") and not (options or {}).get("task"):
             for _ in range(_REDRAWS):
                 level, sol = generate(self.np_random, **self.procedural)
-                if _grid_key(level.rows()) not in self._excluded:
+                key = _grid_key(level.rows())
+                if key not in self._excluded:
                     break
             else:
                 raise RuntimeError(f"{_REDRAWS} fresh levels in a row were all excluded levels: "
                                    f"procedural={self.procedural} makes too few distinct levels")
-            # a digest, not hash(): str hashes are salted per process, and a task id must not be
-            digest = hashlib.sha1(_grid_key(level.rows()).encode()).hexdigest()
+            # a digest, not hash(): str hashes are salted per process, so the same level would get
+            # another id in every run and worker
+            digest = hashlib.sha1(key.encode()).hexdigest()
             return Task(
                 task_id=f"proc-{int(digest, 16) % 10**10:010d}",
                 instruction=INSTRUCTION,
