@@ -184,3 +184,15 @@ def test_procedural_task_ids_are_the_same_in_every_process():
     ids = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={**os.environ, "PYTHONHASHSEED": str(h)}).stdout.strip() for h in (1, 2)}
     assert len(ids) == 1 and next(iter(ids)).startswith("proc-"), ids
+
+
+def test_surroundings_name_the_neighbouring_cells_and_what_lies_beyond_a_box():
+    room = ["######", "#_@$_#", "#_.__#", "######"]
+    suite = stepgym.envs.TaskSuite([stepgym.envs.Task("room", "x", data={"grid": room})])
+    env = SokobanEnv(levels=suite, image=False, surroundings=True)
+    text = env.reset()[0]["text"]
+    assert "\nNext to you: up wall; down target; left floor; right box, then floor.\n" in text
+    text = env.step("right")[0]["text"]  # the box moves on and now has a wall beyond it
+    assert "\nNext to you: up wall; down floor; left floor; right box, then wall.\n" in text
+    plain = SokobanEnv(levels=suite, image=False).reset()[0]["text"]
+    assert "Next to you" not in plain  # off by default: v0's observations stay as they were

@@ -129,6 +129,7 @@ class SokobanEnv(StepEnv):
         procedural_exclude: str | TaskSuite | list[str | TaskSuite] = (),
         render_mode: str | None = None,
         feedback: bool = False,
+        surroundings: bool = False,
     ) -> None:
         """`levels`: a built-in suite name, a path to a .jsonl(.gz) suite, or a TaskSuite.
         `procedural`: generate a fresh level at each reset from the reset seed instead
@@ -138,9 +139,13 @@ class SokobanEnv(StepEnv):
         sokoban_6x6_1box_heldout); a level that collides is drawn again. `image=False` skips rendering.
         `feedback=True` adds a line after a move that changed nothing, into a wall or a blocked
         box ("Last move left: nothing moved."), as ALFWorld answers "Nothing happens."; off by
-        default, so the observations of v0 stay as they were."""
+        default, so the observations of v0 stay as they were. `surroundings=True` adds a line naming
+        the cell next to the player in each direction, and for a box the cell beyond it
+        ("Next to you: up wall; down box, then wall; ..."): what the grid shows, in words a small
+        model reads without locating itself in the 2-D layout; also off by default."""
         self.visual = bool(image)
         self.feedback = bool(feedback)
+        self.surroundings = bool(surroundings)
         self._blocked: str | None = None
         suite = TaskSuite.resolve(levels, builtin_suite)
         self.procedural = dict(procedural) if procedural else None
@@ -216,11 +221,31 @@ class SokobanEnv(StepEnv):
                  f"Free targets from you: {_offsets(self.player, self.level.targets - self.boxes) or 'none'}.")
         blocked = (f"\nLast move {self._blocked}: nothing moved."
                    if self.feedback and self._blocked else "")
+        around = f"\nNext to you: {self._next_to()}." if self.surroundings else ""
         return (
             f"{INSTRUCTION}\n" + "\n".join(" ".join(row) for row in self.grid())
-            + f"\n{where}\nBoxes on targets: {on}/{len(self.boxes)}. Steps left: {self.max_steps - self.steps}."
+            + f"\n{where}{around}\nBoxes on targets: {on}/{len(self.boxes)}. Steps left: {self.max_steps - self.steps}."
             + blocked
         )
+
+    def _cell_name(self, cell: tuple[int, int]) -> str:
+        r, c = cell
+        if cell in self.level.walls or not (0 <= r < self.level.height and 0 <= c < self.level.width):
+            return "wall"
+        if cell in self.boxes:
+            return "box on target" if cell in self.level.targets else "box"
+        return "target" if cell in self.level.targets else "floor"
+
+    def _next_to(self) -> str:
+        """'up wall; down box, then floor; left target; right floor' around the player."""
+        parts = []
+        for move, (dr, dc) in MOVES.items():
+            cell = (self.player[0] + dr, self.player[1] + dc)
+            name = self._cell_name(cell)
+            if cell in self.boxes:
+                name += f", then {self._cell_name((cell[0] + dr, cell[1] + dc))}"
+            parts.append(f"{move} {name}")
+        return "; ".join(parts)
 
     def _observe_image(self) -> np.ndarray:
         codes = np.array([[_CODE[ch] for ch in row] for row in self.grid()], dtype=np.intp)
