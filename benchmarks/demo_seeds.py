@@ -46,7 +46,11 @@ def one_run(seed: int, threads: int, run_dir: str, overrides: dict) -> dict:
         records = trainer.metrics()
     finally:
         trainer.close()
-    final_eval = [m for m in records if m.get("phase") == "eval" and m.get("name", "").startswith("iteration_")][-1]
+    evals = [m for m in records if m.get("phase") == "eval" and m.get("name", "").startswith("iteration_")]
+    if not evals:  # iterations=0 (an SFT checkpoint): no RL evaluation to compare
+        raise ValueError(f"seed {seed}, threads {threads}: the run has no RL evaluation (iterations="
+                         f"{trainer.cfg.iterations}); the demo's figures need at least one RL iteration")
+    final_eval = evals[-1]
     rl = [m for m in records if m.get("phase") == "rl"]
     return {"seed": seed, "threads": threads, "after_sft": results["after_sft"], "final": results["final"],
             "gain": final_eval["gain_vs_sft"], "gain_ci": final_eval["gain_ci"], "eval_episodes": final_eval["eval_episodes"],
