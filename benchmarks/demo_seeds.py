@@ -39,18 +39,17 @@ def one_run(seed: int, threads: int, run_dir: str, overrides: dict) -> dict:
 
     hf_logging.disable_progress_bar()
     t0 = time.perf_counter()
-    trainer = Trainer(preset("sokoban-gigpo-tiny", run_dir=run_dir, seed=seed, torch_threads=threads, **overrides),
-                      progress=False)
+    cfg = preset("sokoban-gigpo-tiny", run_dir=run_dir, seed=seed, torch_threads=threads, **overrides)
+    if cfg.iterations < 1:  # checked before SFT's minutes are spent: the figures compare RL with SFT
+        raise ValueError(f"iterations={cfg.iterations}: the demo's figures need at least one RL iteration "
+                         "(an SFT checkpoint alone: `stepgym train sokoban-gigpo-tiny --set iterations=0`)")
+    trainer = Trainer(cfg, progress=False)
     try:
         results = trainer.run()
         records = trainer.metrics()
     finally:
         trainer.close()
-    evals = [m for m in records if m.get("phase") == "eval" and m.get("name", "").startswith("iteration_")]
-    if not evals:  # iterations=0 (an SFT checkpoint): no RL evaluation to compare
-        raise ValueError(f"seed {seed}, threads {threads}: the run has no RL evaluation (iterations="
-                         f"{trainer.cfg.iterations}); the demo's figures need at least one RL iteration")
-    final_eval = evals[-1]
+    final_eval = [m for m in records if m.get("phase") == "eval" and m.get("name", "").startswith("iteration_")][-1]
     rl = [m for m in records if m.get("phase") == "rl"]
     return {"seed": seed, "threads": threads, "after_sft": results["after_sft"], "final": results["final"],
             "gain": final_eval["gain_vs_sft"], "gain_ci": final_eval["gain_ci"], "eval_episodes": final_eval["eval_episodes"],
