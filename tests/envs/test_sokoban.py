@@ -196,3 +196,43 @@ def test_surroundings_name_the_neighbouring_cells_and_what_lies_beyond_a_box():
     assert "\nNext to you: up wall; down floor; left floor; right box, then wall.\n" in text
     plain = SokobanEnv(levels=suite, image=False).reset()[0]["text"]
     assert "Next to you" not in plain  # off by default: v0's observations stay as they were
+
+
+def test_end_on_deadlock_ends_the_episode_at_the_push_that_lost_the_level():
+    suite = stepgym.envs.TaskSuite([stepgym.envs.Task("room", "x", data={"grid": ROOM})])
+    env = SokobanEnv(levels=suite, image=False, end_on_deadlock=True, deadlock_reward=-0.5)
+    env.reset()
+    for move in ("right", "down"):  # walks: the box can still be pushed down onto the target
+        _, reward, terminated, _, info = env.step(move)
+        assert (reward, terminated, info["deadlock"]) == (0.0, False, False), move
+    _, reward, terminated, truncated, info = env.step("left")  # pushes the box against the left wall
+    assert (reward, terminated, truncated, info["deadlock"], info["success"]) == (-0.5, True, False, True, False)
+    plain = SokobanEnv(levels=suite, image=False)
+    plain.reset()
+    for move in ("right", "down", "left"):
+        _, _, terminated, _, info = plain.step(move)
+    assert not terminated and "deadlock" not in info  # off by default: v0's episodes run on
+    with pytest.raises(ValueError, match="deadlock_reward=-0.5 needs end_on_deadlock=True"):
+        SokobanEnv(levels=suite, deadlock_reward=-0.5)
+
+
+def test_a_declared_deadlock_is_one_the_solver_cannot_solve_and_the_oracle_never_meets_one():
+    env = SokobanEnv(image=False, end_on_deadlock=True)
+    rng = np.random.default_rng(0)
+    declared = 0
+    for seed in range(40):
+        env.reset(seed=seed)
+        for _ in range(env.max_steps):
+            _, _, terminated, truncated, info = env.step(str(rng.choice(["up", "down", "left", "right"])))
+            if info["deadlock"]:
+                declared += 1
+                assert solve(env.level, env.player, env.boxes) is None, (seed, env.grid())
+            if terminated or truncated:
+                break
+        env.reset(seed=seed)
+        while True:  # the oracle's shortest solution never passes a dead square
+            _, _, terminated, truncated, info = env.step(env.oracle_action())
+            if terminated or truncated:
+                break
+        assert info["success"] and not info["deadlock"], seed
+    assert declared >= 5  # random play does lose levels, so the check above was exercised

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from stepgym.envs.core import ActionError, Outcome, StepEnv
-from stepgym.envs.sokoban.level import MOVES, Level, apply_move, generate, solve
+from stepgym.envs.sokoban.level import MOVES, Level, apply_move, generate, live_cells, solve
 from stepgym.envs.tasks import Task, TaskSuite
 from stepgym.paths import asset_path
 
@@ -130,6 +130,8 @@ class SokobanEnv(StepEnv):
         render_mode: str | None = None,
         feedback: bool = False,
         surroundings: bool = False,
+        end_on_deadlock: bool = False,
+        deadlock_reward: float = 0.0,
     ) -> None:
         """`levels`: a built-in suite name, a path to a .jsonl(.gz) suite, or a TaskSuite.
         `procedural`: generate a fresh level at each reset from the reset seed instead
@@ -142,8 +144,19 @@ class SokobanEnv(StepEnv):
         default, so the observations of v0 stay as they were. `surroundings=True` adds a line naming
         the cell next to the player in each direction, and for a box the cell beyond it
         ("Next to you: up wall; down box, then wall; ..."): what the grid shows, in words a small
-        model reads without locating itself in the 2-D layout; also off by default."""
+        model reads without locating itself in the 2-D layout; also off by default.
+        `end_on_deadlock=True` ends the episode (terminated, not a success, reward
+        `deadlock_reward`) as soon as a box stands on a dead square, a cell from which no sequence
+        of pushes reaches any target: the test never ends a winnable episode, and the move that
+        lost the level becomes the episode's last, instead of being followed by steps that cannot
+        matter. Off by default; `info["deadlock"]` says whether the episode ended so."""
         self.visual = bool(image)
+        self.end_on_deadlock = bool(end_on_deadlock)
+        self.deadlock_reward = float(deadlock_reward)
+        if deadlock_reward and not end_on_deadlock:
+            raise ValueError(f"deadlock_reward={deadlock_reward!r} needs end_on_deadlock=True")
+        self._live: frozenset = frozenset()
+        self._deadlocked = False
         self.feedback = bool(feedback)
         self.surroundings = bool(surroundings)
         self._blocked: str | None = None
@@ -189,6 +202,8 @@ class SokobanEnv(StepEnv):
         self.player, self.boxes = self.level.player, self.level.boxes
         self._plan = []
         self._blocked = None
+        self._live = live_cells(self.level) if self.end_on_deadlock else frozenset()
+        self._deadlocked = False
 
     def parse_action(self, action):
         return {"move": parse_move(action)}
@@ -198,16 +213,23 @@ class SokobanEnv(StepEnv):
         self.player, self.boxes, _ = apply_move(self.level, self.player, self.boxes, parsed["move"])
         self._blocked = parsed["move"] if (self.player, self.boxes) == before else None
         solved = self.boxes == self.level.targets
+        if not solved and self.end_on_deadlock and not self.boxes <= self._live:
+            self._deadlocked = True
+            return Outcome(reward=self.deadlock_reward, terminated=True, success=False)
         return Outcome(reward=1.0 if solved else 0.0, terminated=solved, success=solved)
+
+    def _step_info(self) -> dict[str, Any]:
+        return {"deadlock": self._deadlocked} if self.end_on_deadlock else {}
 
     def _snapshot_state(self):
         # positions are tuples and frozensets (immutable); the level never changes in an episode
         return {"level": self.level, "player": self.player, "boxes": self.boxes, "plan": list(self._plan),
-                "blocked": self._blocked}
+                "blocked": self._blocked, "live": self._live, "deadlocked": self._deadlocked}
 
     def _restore_state(self, state) -> None:
         self.level, self.player, self.boxes = state["level"], state["player"], state["boxes"]
         self._plan, self._blocked = list(state["plan"]), state["blocked"]
+        self._live, self._deadlocked = state["live"], state["deadlocked"]
 
     def grid(self) -> list[str]:
         return self.level.rows(self.boxes, self.player)
