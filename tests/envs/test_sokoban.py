@@ -205,8 +205,16 @@ def test_end_on_deadlock_ends_the_episode_at_the_push_that_lost_the_level():
     for move in ("right", "down"):  # walks: the box can still be pushed down onto the target
         _, reward, terminated, _, info = env.step(move)
         assert (reward, terminated, info["deadlock"]) == (0.0, False, False), move
-    _, reward, terminated, truncated, info = env.step("left")  # pushes the box against the left wall
-    assert (reward, terminated, truncated, info["deadlock"], info["success"]) == (-0.5, True, False, True, False)
+    # a fork whose own level has a target where the box is about to go: only the restored live
+    # cells (the room's) make that push a deadlock
+    other = ["######", "#_@__#", "#.$__#", "#____#", "######"]
+    fork = SokobanEnv(levels=stepgym.envs.TaskSuite([stepgym.envs.Task("other", "x", data={"grid": other})]),
+                      image=False, end_on_deadlock=True, deadlock_reward=-0.5)
+    fork.reset()
+    fork.restore(env.snapshot())
+    for e in (env, fork):
+        _, reward, terminated, truncated, info = e.step("left")  # pushes the box against the left wall
+        assert (reward, terminated, truncated, info["deadlock"], info["success"]) == (-0.5, True, False, True, False)
     plain = SokobanEnv(levels=suite, image=False)
     plain.reset()
     for move in ("right", "down", "left"):

@@ -155,8 +155,7 @@ class SokobanEnv(StepEnv):
         self.deadlock_reward = float(deadlock_reward)
         if deadlock_reward and not end_on_deadlock:
             raise ValueError(f"deadlock_reward={deadlock_reward!r} needs end_on_deadlock=True")
-        self._live: frozenset = frozenset()
-        self._deadlocked = False
+        self._live: frozenset = frozenset()  # live_cells of the level, when end_on_deadlock
         self.feedback = bool(feedback)
         self.surroundings = bool(surroundings)
         self._blocked: str | None = None
@@ -203,7 +202,6 @@ class SokobanEnv(StepEnv):
         self._plan = []
         self._blocked = None
         self._live = live_cells(self.level) if self.end_on_deadlock else frozenset()
-        self._deadlocked = False
 
     def parse_action(self, action):
         return {"move": parse_move(action)}
@@ -213,23 +211,25 @@ class SokobanEnv(StepEnv):
         self.player, self.boxes, _ = apply_move(self.level, self.player, self.boxes, parsed["move"])
         self._blocked = parsed["move"] if (self.player, self.boxes) == before else None
         solved = self.boxes == self.level.targets
-        if not solved and self.end_on_deadlock and not self.boxes <= self._live:
-            self._deadlocked = True
+        if self._deadlocked():  # targets are live cells, so a deadlocked state is never solved
             return Outcome(reward=self.deadlock_reward, terminated=True, success=False)
         return Outcome(reward=1.0 if solved else 0.0, terminated=solved, success=solved)
 
+    def _deadlocked(self) -> bool:
+        return self.end_on_deadlock and not self.boxes <= self._live
+
     def _step_info(self) -> dict[str, Any]:
-        return {"deadlock": self._deadlocked} if self.end_on_deadlock else {}
+        return {"deadlock": self._deadlocked()} if self.end_on_deadlock else {}
 
     def _snapshot_state(self):
         # positions are tuples and frozensets (immutable); the level never changes in an episode
         return {"level": self.level, "player": self.player, "boxes": self.boxes, "plan": list(self._plan),
-                "blocked": self._blocked, "live": self._live, "deadlocked": self._deadlocked}
+                "blocked": self._blocked, "live": self._live}
 
     def _restore_state(self, state) -> None:
         self.level, self.player, self.boxes = state["level"], state["player"], state["boxes"]
         self._plan, self._blocked = list(state["plan"]), state["blocked"]
-        self._live, self._deadlocked = state["live"], state["deadlocked"]
+        self._live = state["live"]
 
     def grid(self) -> list[str]:
         return self.level.rows(self.boxes, self.player)
