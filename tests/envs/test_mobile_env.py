@@ -216,6 +216,24 @@ def test_state_key_follows_app_state_and_screen(env):
     assert other["state_key"] != k0  # different phone data
 
 
+def test_oracle_follows_its_action_in_any_spelling(env):
+    """The oracle's plan moves on when its action is taken as a dict (a tool call) or re-spaced text,
+    not only as its exact text; a different action does not move it on."""
+    for name in NAMES:
+        obs, info = env.reset(seed=0, options={"task_id": name})
+        done, i = False, 0
+        while not done:
+            text = env.oracle_action()
+            action = json.loads(text) if i % 2 == 0 else json.dumps(json.loads(text), indent=1)
+            obs, r, term, trunc, info = env.step(action)
+            done, i = term or trunc, i + 1
+        assert info["success"], (name, env.task.instruction)
+    env.reset(seed=0, options={"task_id": "SettingsToggle"})
+    first = env.oracle_action()
+    env.step(act(action_type="wait"))
+    assert env.oracle_action() == first
+
+
 def test_same_seed_same_oracle_trajectory(env):
     assert play(env, "MessagesShareNumber", 4)[2] == play(env, "MessagesShareNumber", 4)[2]
 

@@ -262,6 +262,22 @@ def test_oracle_conversation_is_what_the_tools_return():
     env.episode.close()
 
 
+def test_oracle_conversation_on_mobile_solves_the_task():
+    """Mobile-v0's oracle chat calls open_app, click_element, finish once each and ends in success
+    (its plan advances on the tool calls' dicts, not only on its own action text)."""
+    from stepgym.envs.browser import BrowserNotFoundError
+
+    Env = tool_environment("stepgym/Mobile-v0", env_kwargs={"templates": ["SettingsToggle"]},
+                           tools=["click_element", "finish", "open_app"])
+    try:
+        chat = oracle_conversation(Env, seed=0)
+    except BrowserNotFoundError as exc:
+        pytest.skip(f"Mobile-v0 needs Chromium: {exc}")
+    calls = [m["tool_calls"][0]["function"]["name"] for m in chat if m.get("tool_calls")]
+    assert calls == ["open_app", "click_element", "finish"]
+    assert "success: True" in chat[-2]["content"][-1]["text"] and chat[-1] == {"role": "assistant", "content": ""}
+
+
 def test_oracle_tool_call_maps_mobile_actions():
     Env = tool_environment("stepgym/Mobile-v0", tools=["click_element", "finish", "input_text", "open_app"])
     assert oracle_tool_call(Env, '{"action_type": "click", "index": 3}') == ("click_element", {"index": 3})

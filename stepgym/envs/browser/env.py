@@ -3,7 +3,8 @@
 It serves one inlined page from the env's own 127.0.0.1 server, keeps one `Session` per env,
 turns a dead browser into a truncated step (`info["error"]`) that the next reset recovers from,
 lets seed s pick task s mod N, turns Playwright errors into `BrowserDied` or `ActionError`
-(`_refused_as`), and advances scripted oracles only on their own actions.
+(`_refused_as`), and advances scripted oracles only on their own actions (in any spelling
+that parses to the same action: text, a tool call's dict).
 Subclasses set `asset_family`, `page`, `inlined_files` and `snapshot_function` and, if they
 need them, override `context_options()` and `_crash_info()`.
 """
@@ -194,9 +195,19 @@ class BrowserEnv(StepEnv):
         self._oracle_pending = extras.get("oracle_pending")
 
     def _advance_oracle(self, action: Any) -> None:
-        if self._oracle_pending == (self.steps, action):
+        # the oracle's plan moves on when the agent takes the action it proposed, in any spelling
+        # the env parses to the same thing (its text, the dict of a tool call, other whitespace)
+        pending, self._oracle_pending = self._oracle_pending, None
+        if pending is None or pending[0] != self.steps:
+            return
+        if action == pending[1] or self._same_action(action, pending[1]):
             self._oracle_i += 1
-        self._oracle_pending = None
+
+    def _same_action(self, action: Any, text: str) -> bool:
+        try:
+            return self.parse_action(action) == self.parse_action(text)
+        except ActionError:
+            return False
 
     def close(self) -> None:
         if self._session is not None:
