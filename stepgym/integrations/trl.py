@@ -631,7 +631,7 @@ def oracle_conversation(env_cls: type[ToolEnvironment], *, seed: int, task_id: s
 def sft_tool_calls(model: Any, processor: Any, env_cls: type[ToolEnvironment], seeds: Sequence[int], *,
                    task_ids: Sequence[str] | None = None, system_prompt: str | None = None,
                    max_calls: int | None = None, epochs: int = 10, lr: float = 3e-3,
-                   seed: int = 0) -> list[float]:
+                   batch_size: int | None = 1, seed: int = 0) -> list[float]:
     """Behaviour-clone the env's oracle tool calls into `model`; returns the loss of each epoch.
 
     A warm start for GRPO through `environment_factory`: a model that never emits a parseable tool
@@ -639,12 +639,16 @@ def sft_tool_calls(model: Any, processor: Any, env_cls: type[ToolEnvironment], s
     conversation (`oracle_conversation`, one per seed, task ids cycled) is rendered by the
     processor's chat template with `env_cls`'s tool schemas, exactly as `GRPOTrainer` renders its
     prompts and tool results (TRL's training variant of the template where it has one), and the
-    loss is on the assistant turns only, up to their end-of-turn token. One AdamW step per epoch,
-    averaged over the conversations; images go through the vision tower as in training.
+    loss is on the assistant turns only, up to their end-of-turn token. Each epoch visits every
+    conversation once: one AdamW step per `batch_size` conversations (shuffled by `seed`; None, one
+    step over all of them), loss averaged within the step; images go through the vision tower as in
+    training.
     """
     import torch
     from trl.chat_template_utils import get_training_chat_template
 
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1 or None (all conversations), got {batch_size}")
     tok = getattr(processor, "tokenizer", processor)
     template = get_training_chat_template(processor) or processor.chat_template
     if not re.search(r"{%-?\s*generation\s*-?%}", template or ""):
@@ -662,18 +666,23 @@ def sft_tool_calls(model: Any, processor: Any, env_cls: type[ToolEnvironment], s
         mask &= ~_after_end_of_turn(ids, mask, tok.eos_token_id)
         labels = torch.where(mask, ids, torch.full_like(ids, -100))
         rows.append({**{k: v for k, v in enc.items() if k != "attention_mask"}, "labels": labels[None]})
+    size = batch_size or len(rows)
+    gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     model.train()
     losses = []
     for _ in range(epochs):
-        opt.zero_grad()
+        order = torch.randperm(len(rows), generator=gen).tolist() if size < len(rows) else list(range(len(rows)))
         total = 0.0
-        for row in rows:
-            loss = model(**row).loss / len(rows)
-            loss.backward()
-            total += float(loss.detach())
-        opt.step()
+        for start in range(0, len(order), size):
+            chunk = order[start:start + size]
+            opt.zero_grad()
+            for j in chunk:
+                loss = model(**rows[j]).loss / len(chunk)
+                loss.backward()
+                total += float(loss.detach()) * len(chunk) / len(rows)
+            opt.step()
         losses.append(total)
     model.eval()
     return losses
