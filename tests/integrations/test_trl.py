@@ -168,7 +168,7 @@ def _tool_vlm(tmp_path):
 
 
 def _train_with_tools(tmp_path, env_id, *, env_kwargs, tools, system_prompt, max_image_pixels,
-                      max_completion_length, sft_seeds=range(1000, 1008), task_ids=None):
+                      max_completion_length, sft_seeds=range(1000, 1008), task_ids=None, sft_epochs=60, generations=4):
     """Warm the tiny VLM on oracle tool calls, then two GRPO steps through TRL's environment_factory
     loop; returns what a user would look at: logs, the env's returns, vision-tower calls, weights."""
     import torch
@@ -181,7 +181,7 @@ def _train_with_tools(tmp_path, env_id, *, env_kwargs, tools, system_prompt, max
                            record_dir=tmp_path / "episodes")
     try:
         sft = sft_tool_calls(model, proc, Env, sft_seeds, task_ids=task_ids, system_prompt=system_prompt,
-                             epochs=60, lr=3e-3)
+                             epochs=sft_epochs, lr=3e-3)
     except BrowserNotFoundError as exc:
         pytest.skip(f"{env_id} needs Chromium: {exc}")
     assert sft[-1] < sft[0] / 4
@@ -202,26 +202,26 @@ def _train_with_tools(tmp_path, env_id, *, env_kwargs, tools, system_prompt, max
     trainer = GRPOTrainer(
         model=model, processing_class=proc, environment_factory=Watched, reward_funcs=[tool_penalty],
         args=_config(tmp_path, max_completion_length=max_completion_length, max_tool_calling_iterations=4,
-                     learning_rate=1e-2),
+                     learning_rate=1e-2, per_device_train_batch_size=generations, num_generations=generations),
         train_dataset=episode_dataset(env_id, 8, task_ids=task_ids, conversational=True, system_prompt=system_prompt))
     trainer.train()
     logs = [r for r in trainer.state.log_history if "reward" in r]
     changed = any((before[k] - v).abs().max() > 0 for k, v in model.state_dict().items())
-    return Env.__name__, logs, returns, vision, changed, list(read_episodes(tmp_path / "episodes"))
+    return Env.__name__, logs, returns, vision, changed, list(read_episodes(tmp_path / "episodes")), generations
 
 
-def _check_trained_with_tools(name, logs, returns, vision, changed, episodes):
-    assert len(logs) == 2 and len(returns) == 8  # 2 steps x 4 rollouts, each scored by get_reward
+def _check_trained_with_tools(name, logs, returns, vision, changed, episodes, n):
+    assert len(logs) == 2 and len(returns) == 2 * n  # 2 steps x n rollouts (one group), each scored by get_reward
     # tool calls were parsed and executed by the env: the recorded episodes have valid actions
     assert sum(r["tools/call_frequency"] for r in logs) > 0
     assert any(s.action_valid for ep in episodes for s in ep.steps)
     # the rewards TRL logged are the env's: its returns per step, equal to the recorded episodes'
     for step, log in enumerate(logs):
-        assert log[f"rewards/{name}/mean"] == pytest.approx(np.mean(returns[4 * step:4 * step + 4]), abs=1e-6)
+        assert log[f"rewards/{name}/mean"] == pytest.approx(np.mean(returns[n * step:n * step + n]), abs=1e-6)
     recorded = sorted(ep.total_reward for ep in episodes)
     assert sorted(returns) == sorted(recorded + [0.0] * (len(returns) - len(recorded)))  # no-call rollouts: 0
-    # tool results carried screenshots into the loss's forward pass: more images than the 4 prompts' own
-    assert any(grad and n > 4 for grad, n in vision)
+    # tool results carried screenshots into the loss's forward pass: more images than the n prompts' own
+    assert any(grad and images > n for grad, images in vision)
     # the loss moved the weights exactly when some group's rewards differed (GRPO: else no advantage)
     spread = any(float(r["reward_std"]) > 0 for r in logs)
     assert changed == spread
@@ -232,10 +232,10 @@ def _check_trained_with_tools(name, logs, returns, vision, changed, episodes):
 def test_environment_factory_trains_two_steps_on_mobile(tmp_path):
     """Two GRPO steps of a tiny Qwen2.5-VL, warmed on oracle tool calls, through TRL's tool loop on
     Mobile-v0 (SettingsToggle: open Settings, tap the switch, finish): screenshots in tool results."""
-    _check_trained_with_tools(*_train_with_tools(
+    assert _check_trained_with_tools(*_train_with_tools(
         tmp_path, "stepgym/Mobile-v0", env_kwargs={"templates": ["SettingsToggle"]},
         tools=["click_element", "finish", "open_app"], system_prompt="You operate a phone through tools.",
-        max_image_pixels=32 * 28 * 28, max_completion_length=1536))
+        max_image_pixels=32 * 28 * 28, max_completion_length=1536, sft_epochs=40, generations=8))
 
 
 @pytest.mark.slow
