@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -141,24 +142,41 @@ def pad_graph(seqs: Sequence[torch.Tensor]) -> torch.Tensor:
     return torch.nn.utils.rnn.pad_sequence(list(seqs), batch_first=True)
 
 
-def sft_step(policy: HFPolicy, optimizer: torch.optim.Optimizer, chunk: Sequence[tuple[PromptInputs, list[int]]],
-             max_grad_norm: float, dist: distributed.Dist | None = None) -> float:
-    """One behaviour-cloning gradient step on (prompt, target ids) pairs; returns the mean NLL per token.
+SURE_LOGPROB = math.log(0.5)
+"""A demonstrated step is *sure* when every one of its target tokens has log-prob above this: then
+each is the argmax, and greedy decoding of that prompt writes the demonstrated action exactly."""
 
-    Under data parallelism every rank holds the whole chunk, trains on its share and divides by the
-    whole chunk's token count, so the summed gradients equal one process's."""
+
+class SFTStep(NamedTuple):
+    loss: float
+    """Mean NLL per target token of the chunk, before the update."""
+    sure: int
+    """How many of the chunk's examples were sure (`SURE_LOGPROB`), before the update."""
+
+
+def sft_step(policy: HFPolicy, optimizer: torch.optim.Optimizer, chunk: Sequence[tuple[PromptInputs, list[int]]],
+             max_grad_norm: float, dist: distributed.Dist | None = None) -> SFTStep:
+    """One behaviour-cloning gradient step on (prompt, target ids) pairs.
+
+    Returns the chunk's mean NLL per token and how many of its examples greedy decoding already
+    reproduces token for token (`SFTStep.sure`): a mean loss near 0 can hide one unlikely token
+    per action, which makes every greedy copy of it wrong. Under data parallelism every rank holds
+    the whole chunk, trains on its share and divides by the whole chunk's token count, so the
+    summed gradients equal one process's."""
     dist = dist or distributed.Dist()
     mine = dist.shard(list(chunk))
     totals = Totals(float(sum(len(t) for _, t in chunk)), float(len(chunk)))
     optimizer.zero_grad(set_to_none=True)
-    loss_value = 0.0
+    loss_value, sure = 0.0, 0
     if mine:
         logps, _ = policy.sequence_logprobs([p for p, _ in mine], [t for _, t in mine])
         _, mask = pad([t for _, t in mine])
         loss = sft_loss(pad_graph(logps), mask, totals=totals)
         loss.backward()
         loss_value = float(loss.detach())
+        sure = sum(int(float(lp.detach().min()) > SURE_LOGPROB) for lp in logps)
     distributed.all_reduce_gradients(policy.model.parameters(), dist)
     torch.nn.utils.clip_grad_norm_(policy.model.parameters(), max_grad_norm)
     optimizer.step()
-    return distributed.all_reduce([loss_value], dist)[0]
+    loss_value, sure = distributed.all_reduce([loss_value, float(sure)], dist)
+    return SFTStep(loss_value, int(round(sure)))

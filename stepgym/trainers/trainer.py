@@ -480,13 +480,18 @@ class Trainer:
         with _progress(self.console, self.show_progress) as progress:
             bar = progress.add_task("SFT", total=cfg.sft_epochs * steps_per_epoch)
             for epoch in range(cfg.sft_epochs):
-                order, losses = rng.permutation(len(examples)), []
+                order, losses, sure = rng.permutation(len(examples)), [], 0
                 for start in range(0, len(examples), cfg.sft_batch_size):
                     chunk = [examples[i] for i in order[start: start + cfg.sft_batch_size]]
-                    losses.append(sft_step(self.policy, opt, chunk, cfg.max_grad_norm, dist=self.dist))
+                    step = sft_step(self.policy, opt, chunk, cfg.max_grad_norm, dist=self.dist)
+                    losses.append(step.loss)
+                    sure += step.sure
                     self._weights_version += 1
                     progress.update(bar, advance=1, description=f"SFT epoch {epoch + 1}: loss {losses[-1]:.3f}")
-                self.log.write({"phase": "sft", "epoch": epoch, "sft_loss": float(np.mean(losses)), "examples": len(examples)})
+                # sft_sure: share of the demonstrated steps whose every token the policy already
+                # ranked first (p > 0.5) when the epoch met them, i.e. that greedy decoding copies whole
+                self.log.write({"phase": "sft", "epoch": epoch, "sft_loss": float(np.mean(losses)),
+                                "sft_sure": sure / len(examples), "examples": len(examples)})
 
     def _check_generation_length(self, examples) -> None:
         """Log how many demonstrated actions (with their end token) exceed `max_new_tokens`, and

@@ -44,6 +44,7 @@ def test_sft_lowers_the_loss(finished_run):
     sft = [r for r in _rl_rows(run_dir) if r["phase"] == "sft"]
     assert len(sft) == 3
     assert sft[-1]["sft_loss"] < sft[0]["sft_loss"]
+    assert all(0 <= r["sft_sure"] <= 1 for r in sft)  # what it means: test_sft_step_counts_the_examples_...
 
 
 def test_rl_changes_parameters_and_logs(finished_run):
@@ -369,3 +370,35 @@ def test_sft_warns_when_demonstrated_actions_exceed_max_new_tokens(tmp_path):
         trainer.close()
     logged = [r for r in _rl_rows(tmp_path) if r["phase"] == "sft_data"]
     assert logged and logged[0]["targets_over_max_new_tokens"] == logged[0]["examples"] > 0
+
+
+def test_sft_step_counts_the_examples_greedy_decoding_copies(tmp_path):
+    """`SFTStep.sure` counts an example once every target token has p > 0.5 (so is the policy's first
+    choice); then greedy decoding of its prompt writes the demonstrated action exactly."""
+    import stepgym
+    from stepgym.agents.base import AgentInput
+    from stepgym.agents.hf import GenerationSettings, HFPolicy
+    from stepgym.agents.tiny import build_tiny_vlm
+    from stepgym.trainers.sft import sft_step
+
+    policy = HFPolicy(build_tiny_vlm(tmp_path / "vlm"), config=GenerationSettings(max_new_tokens=8, temperature=0))
+    env = stepgym.make("stepgym/Sokoban-v0")
+    obs, info = env.reset(seed=0)
+    env.close()
+    inp = AgentInput(env_index=0, observation=obs, info=info, instruction=info["instruction"],
+                     action_doc=info["action_doc"])
+    prompt = policy.encode([inp])[0]
+    target = policy.tokenizer.encode("up then left", add_special_tokens=False) + [policy.eos_ids[0]]
+    opt = torch.optim.AdamW(policy.model.parameters(), lr=1e-2)
+    steps = []
+    for _ in range(40):
+        policy.model.eval()
+        copied = policy.generate([prompt])[0].token_ids == target
+        policy.model.train()
+        steps.append((sft_step(policy, opt, [(prompt, target)], 1.0), copied))
+        if steps[-1][0].sure:
+            break
+    first, last = steps[0], steps[-1]
+    assert first[0].sure == 0 and not first[1] and first[0].loss > last[0].loss
+    assert last[0].sure == 1 and last[1]  # sure (measured before the step) and greedy copies it
+    assert all(c for s, c in steps if s.sure)  # sure implies copied (copied with a token under p=0.5 is not sure)
