@@ -248,12 +248,22 @@ def test_environment_factory_trains_two_steps_on_sokoban_screens(tmp_path):
 
 
 def test_sft_tool_calls_steps_per_conversation_and_rejects_bad_batch_size(tmp_path):
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
     model, proc = _tool_vlm(tmp_path)
     Env = tool_environment("stepgym/Sokoban-v0", env_kwargs={"procedural": {"min_moves": 1, "max_moves": 1}})
     with pytest.raises(ValueError, match="batch_size must be >= 1.*got 0"):
         sft_tool_calls(model, proc, Env, [0, 1], batch_size=0)
-    losses = sft_tool_calls(model, proc, Env, [0, 1], epochs=3, lr=3e-3)
+    steps = []
+    handle = register_optimizer_step_post_hook(lambda opt, args, kwargs: steps.append(1))
+    try:
+        losses = sft_tool_calls(model, proc, Env, [0, 1], epochs=3, lr=3e-3)
+        per_chat = len(steps)
+        sft_tool_calls(model, proc, Env, [0, 1], epochs=3, lr=3e-3, batch_size=None)
+    finally:
+        handle.remove()
     assert len(losses) == 3 and losses[-1] < losses[0]
+    assert per_chat == 3 * 2 and len(steps) - per_chat == 3  # one step per chat by default; None: one per epoch
 
 
 def test_oracle_conversation_is_what_the_tools_return():
