@@ -211,14 +211,30 @@ def save_tokenizer(tok, out_dir: str | Path) -> Path:
     return out
 
 
-def load_tokenizer(path: str | Path | None = None):
-    """The shipped tiny tokenizer (`assets/tokenizer/`), or one saved at `path`, loaded offline."""
+def load_tokenizer(path: str | Path | None = None, words: tuple[str, ...] | list[str] = ()):
+    """The shipped tiny tokenizer (`assets/tokenizer/`), or one saved at `path`, loaded offline.
+
+    `words` are added as whole tokens after the learned vocabulary (ids 720 and up for the shipped
+    one), so every text without them tokenises exactly as before. A word of letters, digits and
+    underscores matches only as a whole word ("click" not inside "clicked"); any other string
+    (`'{"action_type": "'`) matches wherever it occurs. The tiny BPE splits words it rarely saw
+    almost into characters (`open_app` -> `open _ ap p`), and a model this small then fails on single
+    tokens of long actions; an action vocabulary of whole tokens removes those places.
+    """
+    from tokenizers import AddedToken
     from transformers import AutoTokenizer
 
     from stepgym.paths import asset_path
 
     path = Path(path) if path is not None else asset_path("tokenizer")
-    return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    bad = [w for w in words if not isinstance(w, str) or not w.strip()]
+    if bad:
+        raise ValueError(f"tokenizer words must be strings with a visible character, got {bad!r}")
+    if words:
+        tokenizer.add_tokens([AddedToken(w, single_word=w.replace("_", "a").isalnum(), normalized=False)
+                              for w in dict.fromkeys(words)])
+    return tokenizer
 
 
 @dataclass(frozen=True)
@@ -294,8 +310,11 @@ def tiny_processor(tokenizer):
 
 
 def build_tiny_vlm(out_dir: str | Path, size: str = "tiny", seed: int = 0,
-                   tokenizer_dir: str | Path | None = None) -> Path:
+                   tokenizer_dir: str | Path | None = None, words: tuple[str, ...] | list[str] = ()) -> Path:
     """Build a randomly initialised (seeded) Qwen2.5-VL of `size`, save model + processor to `out_dir`.
+
+    `words`: whole-word tokens added to the tokenizer (`load_tokenizer`); the saved processor
+    carries them, so the directory loads with them anywhere.
 
     Returns `out_dir`, a directory that loads offline (`local_files_only=True`) with
     `Qwen2_5_VLForConditionalGeneration.from_pretrained` / `AutoProcessor.from_pretrained` and gives
@@ -306,7 +325,7 @@ def build_tiny_vlm(out_dir: str | Path, size: str = "tiny", seed: int = 0,
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer = load_tokenizer(tokenizer_dir)
+    tokenizer = load_tokenizer(tokenizer_dir, words)
     config = tiny_config(tokenizer, size)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -29,7 +29,10 @@ class TrainConfig:
     """Sampling temperature of evaluation (0: greedy; seeded, so repeatable either way). The default
     evaluates the sampling policy RL optimises: a greedy tiny policy tends to loop between two states."""
     eval_tasks: int = 100
-    """Evaluate on the first N tasks of the eval split (one episode each, at `eval_temperature`)."""
+    """Evaluate N episodes: the first N tasks of the eval split, one episode each (at
+    `eval_temperature`). A split of fewer tasks is cycled, each episode with its own reset seed,
+    so that a suite of parameterised templates (Mobile-v0: one task per template) is evaluated on
+    N instances, not on as many as it has templates."""
     before_sft_eval_tasks: int = 100
     """Evaluate the untrained model on the first N eval tasks (0: skip). Its success is near 0 and
     its episodes run to the step limit, so a short evaluation says as much as a long one."""
@@ -57,6 +60,10 @@ class TrainConfig:
     # -- model ---------------------------------------------------------------------------------
     model: str = "tiny:mini"
     """`tiny:SIZE` builds a random tiny Qwen2.5-VL (stepgym.agents.tiny); else a local model dir."""
+    tiny_words: list[str] = field(default_factory=list)
+    """Whole-word tokens added to the tiny tokenizer when `model` is `tiny:SIZE` (an action
+    vocabulary such as `open_app`, which the shipped 720-token BPE splits into four pieces); texts
+    without them tokenise as before. Ignored for a model directory, whose tokenizer is its own."""
     history_mode: Literal["window", "conversation"] = "window"
     """"window": one prompt per step with the last `history_len` steps; "conversation": the episode
     as one growing chat (`stepgym.agents.prompting`)."""

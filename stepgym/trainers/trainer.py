@@ -111,7 +111,7 @@ class Trainer:
         self.eval_pool = (EnvPool(eval_env, num_envs=cfg.num_envs, env_kwargs=eval_kwargs, backend=cfg.env_backend,
                                   **cfg.env_pool_kwargs) if own_eval else self.pool)
         self.train_tasks = _suite(cfg.env_id, cfg.env_kwargs).split(cfg.train_split)
-        self.eval_tasks = list(_suite(eval_env, eval_kwargs).split(cfg.eval_split))[: cfg.eval_tasks]
+        self.eval_tasks = _cycled(list(_suite(eval_env, eval_kwargs).split(cfg.eval_split)), cfg.eval_tasks)
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
@@ -161,7 +161,8 @@ class Trainer:
 
             out = self.run_dir / "init_model"
             if self.dist.is_main and not (out / "config.json").exists():
-                build_tiny_vlm(out, size=spec.split(":", 1)[1], seed=derive_small_seed(self.cfg.seed, "model-init"))
+                build_tiny_vlm(out, size=spec.split(":", 1)[1], seed=derive_small_seed(self.cfg.seed, "model-init"),
+                               words=self.cfg.tiny_words)
             distributed.barrier(self.dist)
             return out
         return Path(spec)
@@ -675,6 +676,14 @@ def _suite(env_id: str, env_kwargs: dict[str, Any]):
         return probe.tasks
     finally:
         probe.close()
+
+
+def _cycled(tasks: list, n: int) -> list:
+    """The first `n` of `tasks`, repeated in order when there are fewer (each repeat is an episode
+    with its own reset seed, so a parameterised task meets other parameters)."""
+    if not tasks:
+        return []
+    return [tasks[i % len(tasks)] for i in range(n)]
 
 
 def _frozen_copy(model):

@@ -130,3 +130,26 @@ def test_generate_with_video_file(tiny_dir, tmp_path):
 def test_unknown_size_is_named():
     with pytest.raises(ValueError, match="unknown tiny model size 'huge'"):
         build_tiny_vlm("/nonexistent", size="huge")
+
+
+def test_added_words_are_whole_tokens_and_leave_other_text_as_it_was(tmp_path):
+    plain = load_tokenizer()
+    words = ['{"action_type": "', "open_app", "click", "Clock"]
+    tok = load_tokenizer(words=words)
+    action = '{"action_type": "open_app", "app_name": "Clock"}'
+    pieces = tok.convert_ids_to_tokens(tok(action, add_special_tokens=False)["input_ids"])
+    assert pieces[:2] == ['{"action_type": "', "open_app"] and "Clock" in pieces
+    assert len(pieces) < len(plain.tokenize(action)) and tok.decode(tok(action)["input_ids"]) == action
+    # a word matches only whole: "clicked" keeps the old pieces, and text without the words is unchanged
+    for text in ("It clicked twice.", "Push the box <action>left</action>."):
+        assert tok(text)["input_ids"] == plain(text)["input_ids"]
+    # appended: every old id keeps its meaning; a word the BPE already has whole ("click") is not added twice
+    assert tok.convert_ids_to_tokens(list(range(len(plain)))) == plain.convert_ids_to_tokens(list(range(len(plain))))
+    assert len(tok) == len(plain) + 3 and tok.convert_tokens_to_ids("click") == plain.convert_tokens_to_ids("click")
+    # the model is sized for them, and its saved processor carries them
+    out = build_tiny_vlm(tmp_path / "words", size="tiny", words=words)
+    policy = HFPolicy(out, config=GenerationSettings(max_new_tokens=2), device="cpu")
+    assert policy.tokenizer.convert_ids_to_tokens(policy.tokenizer(action)["input_ids"])[:2] == pieces[:2]
+    assert policy.model.get_input_embeddings().num_embeddings == len(tok)
+    with pytest.raises(ValueError, match=r"tokenizer words must be strings with a visible character, got \[' '\]"):
+        load_tokenizer(words=["click", " "])

@@ -291,3 +291,30 @@ def test_every_template_oracle_succeeds_more_seeds(env, seed):
     for name in NAMES:
         total, info, _ = play(env, name, seed)
         assert info["success"] and total == 1.0, (name, seed, env.task.instruction)
+
+
+def test_compact_element_list_names_what_the_full_one_shows_and_clicks_by_the_same_index():
+    full, compact = MobileEnv(image=False), MobileEnv(image=False, elements="compact")
+    try:
+        for e in (full, compact):
+            e.reset(seed=0, options={"task_id": "SettingsToggle"})
+            obs, _, _, _, info = e.step(act(action_type="open_app", app_name="Settings"))
+        f_obs, c_obs = full._observe_text(), compact._observe_text()
+        c_lines = c_obs.split("UI elements:\n")[1].splitlines()
+        f_lines = f_obs.split("UI elements:\n")[1].splitlines()
+        assert len(c_lines) == len(f_lines)  # one line per element, same indices
+        assert "bounds=" not in c_obs and "Switch" not in c_obs and "bounds=" in f_obs
+        assert any("(checked)" in ln or "(unchecked)" in ln for ln in c_lines)  # a toggle's state stays
+        # a symbol-only button ("◀") is named by its description
+        assert "◀" in f_obs and "◀" not in c_obs and any(ln.endswith("] Back") for ln in c_lines)
+        assert '"[index] text (flags)"' in compact.action_doc and "bounds=(left" in full.action_doc
+        assert f_obs.split("UI elements:")[0] == c_obs.split("UI elements:")[0]  # task and screen unchanged
+        # the same index clicks the same element in both formats
+        for e in (full, compact):
+            e.step(act(action_type="click", index=1))
+        assert full.app_state() == compact.app_state() and full.state_key() == compact.state_key()
+        with pytest.raises(ValueError, match="elements must be one of .*'tiny'"):
+            MobileEnv(image=False, elements="tiny")
+    finally:
+        full.close()
+        compact.close()

@@ -402,3 +402,22 @@ def test_sft_step_counts_the_examples_greedy_decoding_copies(tmp_path):
     assert first[0].sure == 0 and not first[1] and first[0].loss > last[0].loss
     assert last[0].sure == 1 and last[1]  # sure (measured before the step) and greedy copies it
     assert all(c for s, c in steps if s.sure)  # sure implies copied (copied with a token under p=0.5 is not sure)
+
+
+def test_evaluation_cycles_a_split_smaller_than_eval_tasks(tmp_path):
+    """Mobile-v0's suite is one task per template: eval_tasks=N must still mean N episodes, the
+    tasks repeated in order, each repeat with a reset seed of its own."""
+    from stepgym.episodes.io import read_episodes
+
+    levels = _tiny_suite(tmp_path / "four.jsonl.gz")
+    trainer = Trainer(_cfg(tmp_path / "run", sft_episodes=0, iterations=0, eval_tasks=10,
+                           env_kwargs={"image": False, "max_steps": 2, "levels": levels}, eval_split="train"),
+                      progress=False)
+    try:
+        trainer.run()
+    finally:
+        trainer.close()
+    episodes = list(read_episodes(tmp_path / "run" / "eval" / "after_sft"))
+    ids = [e.task_id for e in episodes]
+    assert len(episodes) == 10 and ids[:4] == ids[4:8] and len(set(ids)) == 4
+    assert len({e.seed for e in episodes}) == 10

@@ -24,7 +24,7 @@ UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like 
 ACTION_DOC = """\
 You operate an Android-style phone (screen {w}x{h} pixels, origin top-left) with the apps
 Contacts, Messages, Clock, Notes and Settings. Each step you see a screenshot and the visible UI
-elements as "[index] class "text" desc="..." bounds=(left,top,right,bottom) flags".
+elements as {elements}.
 Reply with one JSON action (AndroidWorld format):
 {{"action_type": "click", "index": 3}}  or  {{"action_type": "click", "x": 180, "y": 300}}
 {{"action_type": "double_tap", "index": 3}}   {{"action_type": "long_press", "index": 3}}
@@ -35,6 +35,10 @@ Reply with one JSON action (AndroidWorld format):
 {{"action_type": "open_app", "app_name": "Contacts"}}  {{"action_type": "wait"}}
 {{"action_type": "answer", "text": "..."}}  (for questions; then finish)
 {{"action_type": "status", "goal_status": "complete"}}  or  "infeasible" when the task cannot be done."""
+
+
+ELEMENT_DOCS = {"full": '"[index] class "text" desc="..." bounds=(left,top,right,bottom) flags"',
+                "compact": '"[index] text (flags)"'}
 
 
 def template_suite(names: list[str] | None = None) -> TaskSuite:
@@ -52,13 +56,31 @@ def template_suite(names: list[str] | None = None) -> TaskSuite:
     return TaskSuite(tasks, name="mobile")
 
 
-def format_elements(elements: list[dict[str, Any]]) -> str:
-    """AndroidWorld-style UI element lines, one per visible element."""
+ELEMENT_FORMATS = ("full", "compact")
+
+
+def format_elements(elements: list[dict[str, Any]], style: str = "full") -> str:
+    """UI element lines, one per visible element.
+
+    "full": AndroidWorld's `[index] class "text" desc="..." bounds=(l,t,r,b) flags`.
+    "compact": `[index] text` (the description when the text has no letter or digit) plus the flags a choice
+    depends on (editable, checked/unchecked): no class, no pixel bounds, for small models whose
+    prompts must stay short; click by index still works, as with the full list.
+    """
+    if style not in ELEMENT_FORMATS:
+        raise ValueError(f"element format must be one of {ELEMENT_FORMATS}, got {style!r}")
     lines = []
     for e in elements:
         flags = [f for f in ("clickable", "long_clickable", "editable", "focused") if e.get(f)]
         if e.get("checked") is not None:
             flags.append("checked" if e["checked"] else "unchecked")
+        if style == "compact":
+            text = e["text"] or ""
+            # a symbol-only text ("◀") says less than its description ("Back")
+            label = (text if any(c.isalnum() for c in text) else e["content_description"] or text)[:40]
+            kept = [f for f in flags if f in ("editable", "checked", "unchecked")]
+            lines.append(f'[{e["index"]}] {label}{" (" + ", ".join(kept) + ")" if kept else ""}')
+            continue
         desc = f' desc="{e["content_description"]}"' if e["content_description"] else ""
         b = e["bounds"]
         lines.append(f'[{e["index"]}] {e["class_name"].rsplit(".", 1)[-1]} "{e["text"][:80]}"{desc} '
@@ -102,20 +124,25 @@ class MobileEnv(BrowserEnv):
         image: bool = True,
         render_mode: str | None = None,
         param_split: str = "all",
+        elements: str = "full",
     ) -> None:
         """`templates`: names to play (default: all registered); `max_steps`: None gives each
         task 10 x its complexity steps (AndroidWorld's budget), an int overrides it;
         `viewport` is the screen in CSS pixels (actions and screenshots use it);
         `image=False` skips screenshots. `param_split` "train" or "test" draws only template
         parameters of that half (a hash of template and parameters puts a quarter in "test"), so a
-        held-out evaluation meets instances no training episode had; "all" (default) draws any."""
+        held-out evaluation meets instances no training episode had; "all" (default) draws any.
+        `elements`: how the observation lists UI elements, "full" (AndroidWorld's lines, default)
+        or "compact" (`[index] text` and the editable/checked flags only; see `format_elements`)."""
         if param_split not in PARAM_SPLITS:
             raise ValueError(f"param_split must be one of {PARAM_SPLITS}, got {param_split!r}")
-        self.param_split = param_split
+        if elements not in ELEMENT_FORMATS:
+            raise ValueError(f"elements must be one of {ELEMENT_FORMATS}, got {elements!r}")
+        self.param_split, self.element_format = param_split, elements
         self.visual = bool(image)
         self.viewport = (int(viewport[0]), int(viewport[1]))
         self.device_scale_factor = float(device_scale_factor)
-        self.action_doc = ACTION_DOC.format(w=self.viewport[0], h=self.viewport[1])
+        self.action_doc = ACTION_DOC.format(w=self.viewport[0], h=self.viewport[1], elements=ELEMENT_DOCS[elements])
         self._fixed_steps = max_steps
         super().__init__(template_suite(templates), split=split, max_steps=max_steps or 10, render_mode=render_mode)
         self._init_browser_state()
@@ -263,7 +290,7 @@ class MobileEnv(BrowserEnv):
         lines = [f"Task: {self.task.instruction}", f"Screen: {where}"]
         if self._answer is not None:
             lines.append(f"Your answer so far: {self._answer}")
-        lines += ["UI elements:", format_elements(snap["elements"])]
+        lines += ["UI elements:", format_elements(snap["elements"], self.element_format)]
         return "\n".join(lines)
 
     def _step_info(self) -> dict[str, Any]:
