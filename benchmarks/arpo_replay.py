@@ -1,6 +1,6 @@
 """GRPO vs ARPO experience replay (ratio 1) vs replay with truncated importance weights, at equal env steps.
 
-    python benchmarks/arpo_replay.py [--env mobile|sokoban] [--seeds 0,1,2] [--budget 120] [--cap 2.0]
+    python benchmarks/arpo_replay.py [--env mobile|sokoban] [--seeds 0,1,2] [--budget 960] [--cap 2.0] [--parallel 2]
 
 Per seed, one SFT checkpoint (the preset's SFT on oracle recordings) is trained three ways, each
 until its rollouts have taken `--budget` env steps (replayed rows cost none):
@@ -15,7 +15,8 @@ Then the final policy plays `--reps` episodes of every training task and every h
 time and peak RSS per iteration (of the training process; Chromium's processes are not counted).
 Each run is its own subprocess, so its peak RSS is its own.
 
-`--env mobile` is `mobile-arpo-tiny` shrunk to fit a CPU; `--env sokoban` is one-push Sokoban levels
+`--env mobile` is `mobile-arpo-tiny` as shipped (SFT 20 epochs, about 8 minutes a seed on one core);
+`--env sokoban` is one-push Sokoban levels
 (no browser), where a tiny model's success after a short SFT is between 0 and 1.
 """
 
@@ -29,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -52,10 +54,7 @@ def base_config(env: str, out: Path, seed: int) -> dict:
     from stepgym.trainers.config import PRESETS
 
     if env == "mobile":
-        cfg = {**PRESETS["mobile-arpo-tiny"], "model": "tiny:tiny", "sft_episodes": 24, "sft_epochs": 3,
-               "tasks_per_iteration": 4, "group_size": 4, "num_envs": 8, "eval_every": 1000,
-               "env_kwargs": {"templates": ["ClockToggleAlarm", "SettingsToggle", "ClockLabelLookup",
-                                            "MessagesUnreadCount"], "param_split": "train", "max_steps": 4}}
+        cfg = {**PRESETS["mobile-arpo-tiny"], "eval_every": 1000}
     elif env == "sokoban":
         levels = out / "easy_sokoban.jsonl"
         records = [{"task_id": f"easy-{split}-{i}", "grid": g, "instruction": "Push every box onto a target.",
@@ -70,7 +69,7 @@ def base_config(env: str, out: Path, seed: int) -> dict:
                "rollout": "replay", "old_logprobs": "recompute"}
     else:
         raise SystemExit(f"--env must be mobile or sokoban, got {env!r}")
-    return {**cfg, "seed": seed, "torch_threads": 1, "eval_tasks": 100}
+    return {"eval_tasks": 100, **cfg, "seed": seed, "torch_threads": 1}
 
 
 def run_sft(env: str, out: Path, seed: int) -> Path:
@@ -113,7 +112,8 @@ def run_method(env: str, out: Path, seed: int, method: str, budget: int, cap: fl
         rl = [r for r in trainer.metrics() if r["phase"] == "rl"]
         success = {}
         for name, pool, tasks in (("train", trainer.pool, list(trainer.train_tasks)),
-                                  ("held_out", trainer.eval_pool, list(trainer.eval_tasks))):
+                                  # each held-out task once (a small split is cycled to eval_tasks)
+                                  ("held_out", trainer.eval_pool, list({t.task_id: t for t in trainer.eval_tasks}.values()))):
             trainer.eval_pool, trainer.eval_tasks = pool, tasks * reps
             trainer.evaluate(f"bench_{name}")
             s = summarize(list(read_episodes(run_dir / "eval" / f"bench_{name}")))
@@ -145,10 +145,11 @@ def main() -> None:
     p.add_argument("--cap", type=float, default=2.0, help="c of the truncated importance weights min(pi_old/mu, c)")
     p.add_argument("--reps", type=int, default=None, help="final-evaluation episodes per task (mobile 3, sokoban 8)")
     p.add_argument("--out", default="runs/bench_arpo")
+    p.add_argument("--parallel", type=int, default=1, help="runs at a time (each uses one torch thread)")
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)  # "SEED:METHOD": one run, JSON on stdout
     a = p.parse_args()
-    budget = a.budget or (96 if a.env == "mobile" else 120)
-    reps = a.reps or (3 if a.env == "mobile" else 8)
+    budget = a.budget or (960 if a.env == "mobile" else 120)
+    reps = a.reps or (6 if a.env == "mobile" else 8)
     out = Path(a.out) / a.env
     out.mkdir(parents=True, exist_ok=True)
     if a.one:
@@ -158,20 +159,28 @@ def main() -> None:
     seeds = [int(s) for s in a.seeds.split(",")]
     print(f"{a.env}: equal budget of {budget} RL env steps per run, seeds {seeds}, final eval {reps} episodes per task; "
           f"{os.cpu_count()} CPUs (shared)")
-    results = []
     t0 = time.perf_counter()
-    for seed in seeds:
-        subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(Path(__file__).parent.parent)!r}); "
+    root = str(Path(__file__).parent.parent)
+
+    def sft(seed: int) -> None:
+        subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {root!r}); "
                         f"from benchmarks.arpo_replay import run_sft; from pathlib import Path; "
                         f"run_sft({a.env!r}, Path({str(out)!r}), {seed})"], check=True, stdout=subprocess.DEVNULL)
-        for method in METHODS:
-            proc = subprocess.run([sys.executable, __file__, "--env", a.env, "--budget", str(budget), "--cap", str(a.cap),
-                                   "--reps", str(reps), "--out", a.out, "--one", f"{seed}:{method}"],
-                                  check=True, capture_output=True, text=True)
-            r = json.loads(next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))[7:])
+
+    def one(job: tuple[int, str]) -> dict:
+        seed, method = job
+        proc = subprocess.run([sys.executable, __file__, "--env", a.env, "--budget", str(budget), "--cap", str(a.cap),
+                               "--reps", str(reps), "--out", a.out, "--one", f"{seed}:{method}"],
+                              check=True, capture_output=True, text=True)
+        return json.loads(next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))[7:])
+
+    with ThreadPoolExecutor(max_workers=a.parallel) as pool:  # each job is its own 1-thread process
+        list(pool.map(sft, seeds))
+        results = []
+        for r in pool.map(one, [(seed, method) for seed in seeds for method in METHODS]):
             results.append(r)
             w = r["is_weight_mean"]
-            print(f"seed {seed} {method:9s}: train {_fmt(r['success']['train'])} · held-out {_fmt(r['success']['held_out'])}"
+            print(f"seed {r['seed']} {r['method']:9s}: train {_fmt(r['success']['train'])} · held-out {_fmt(r['success']['held_out'])}"
                   f" · all-negative groups {r['all_negative_share']:.0%} · injections/it {r['injections_per_iteration']:.2f}"
                   f" · replayed rows {r['replay_rows_share']:.0%}"
                   f"{f' · IS weight mean {sum(w) / len(w):.3f}' if w else ''}"
