@@ -421,3 +421,15 @@ def test_evaluation_cycles_a_split_smaller_than_eval_tasks(tmp_path):
     ids = [e.task_id for e in episodes]
     assert len(episodes) == 10 and ids[:4] == ids[4:8] and len(set(ids)) == 4
     assert len({e.seed for e in episodes}) == 10
+
+
+def test_tiny_words_reach_the_model_the_run_builds(tmp_path):
+    trainer = Trainer(_cfg(tmp_path / "run", sft_episodes=0, iterations=0, tiny_words=["left", "up_down"]),
+                      progress=False)
+    try:
+        tok = trainer.policy.tokenizer
+        assert tok.tokenize("up_down left") == ["up_down", "Ġ", "left"]
+        assert trainer.policy.model.get_input_embeddings().num_embeddings == len(tok)
+        assert tok.convert_tokens_to_ids("up_down") == len(tok) - 1  # appended after the shipped vocabulary
+    finally:
+        trainer.close()
