@@ -11,7 +11,7 @@ until its rollouts have taken `--budget` env steps (replayed rows cost none):
 
 Then the final policy plays `--reps` episodes of every training task and every held-out task
 (greedy as the preset evaluates). Printed per seed and method: training and held-out success with
-95% Wilson intervals, the share of groups that were all negative, injections per iteration, and
+95% Wilson intervals, the held-out gain over the SFT start paired on the episodes both played, the share of groups that were all negative, injections per iteration, and
 time and peak RSS per iteration (of the training process; Chromium's processes are not counted).
 Each run is its own subprocess, so its peak RSS is its own.
 
@@ -93,7 +93,7 @@ def run_sft(env: str, out: Path, seed: int) -> Path:
 def run_method(env: str, out: Path, seed: int, method: str, budget: int, cap: float, reps: int) -> dict:
     """Train from the seed's SFT checkpoint with `method` for `budget` env steps; final success on
     train and held-out tasks (`reps` episodes per task) and per-iteration figures."""
-    from stepgym.episodes.evaluate import summarize
+    from stepgym.episodes.evaluate import paired_difference, summarize
     from stepgym.episodes.io import read_episodes
     from stepgym.trainers.trainer import Trainer
 
@@ -118,6 +118,13 @@ def run_method(env: str, out: Path, seed: int, method: str, budget: int, cap: fl
             trainer.evaluate(f"bench_{name}")
             s = summarize(list(read_episodes(run_dir / "eval" / f"bench_{name}")))
             success[name] = {"rate": s.success_rate, "ci": list(s.success_ci), "episodes": s.episodes}
+        # held-out gain over the SFT start, paired on the episodes both played (same tasks and reset seeds)
+        try:
+            g = paired_difference(read_episodes(sft_dir / "eval" / "after_sft"),
+                                  read_episodes(run_dir / "eval" / "bench_held_out"))
+            success["held_out"]["gain_vs_sft"] = {"difference": g.difference, "ci": list(g.ci)}
+        except (ValueError, FileNotFoundError):  # no episode in common (another held-out draw)
+            pass
     finally:
         trainer.close()
     groups = len(rl) * cfg["tasks_per_iteration"]
@@ -134,7 +141,9 @@ def run_method(env: str, out: Path, seed: int, method: str, budget: int, cap: fl
 
 
 def _fmt(s: dict) -> str:
-    return f"{s['rate']:.0%} [{s['ci'][0]:.0%}, {s['ci'][1]:.0%}] n={s['episodes']}"
+    g = s.get("gain_vs_sft")
+    gain = f", {g['difference']:+.1%} [{g['ci'][0]:+.1%}, {g['ci'][1]:+.1%}] vs SFT" if g else ""
+    return f"{s['rate']:.0%} [{s['ci'][0]:.0%}, {s['ci'][1]:.0%}] n={s['episodes']}{gain}"
 
 
 def main() -> None:

@@ -210,7 +210,7 @@ def test_eval_offline_asks_the_served_model_on_recorded_screens(server, tmp_path
     import numpy as np
 
     from stepgym.cli import main
-    from stepgym.envs.mobile.env import ACTION_DOC
+    from stepgym.envs.mobile.env import action_doc
     from stepgym.episodes import Episode, EpisodeWriter, Step
 
     obs = 'Task: open the clock\nUI elements:\n[0] TextView "Clock" bounds=(10,10,110,60) clickable'
@@ -218,7 +218,7 @@ def test_eval_offline_asks_the_served_model_on_recorded_screens(server, tmp_path
                 parsed_action={"action_type": "click", "index": 0}, terminated=True, reward=1.0)
     with EpisodeWriter(tmp_path / "rec") as w:
         w.write(Episode("stepgym/Mobile-v0", "ClockOpen", 0, "open the clock", steps=[step], success=True,
-                        meta={"action_doc": ACTION_DOC.format(w=360, h=640)}),
+                        meta={"action_doc": action_doc(360, 640)}),
                 images={0: np.full((640, 360, 3), 200, np.uint8)})
     out = tmp_path / "report.json"
     assert main(["eval-offline", "stepgym", str(tmp_path / "rec"), "--policy", f"openai:{server}#tiny?max_new_tokens=6",

@@ -41,6 +41,14 @@ ELEMENT_DOCS = {"full": '"[index] class "text" desc="..." bounds=(left,top,right
                 "compact": '"[index] text (flags)"'}
 
 
+def action_doc(width: int, height: int, elements: str = "full") -> str:
+    """Mobile-v0's action grammar for a `width` x `height` screen whose elements are listed as
+    `elements` ("full" or "compact")."""
+    if elements not in ELEMENT_DOCS:
+        raise ValueError(f"elements must be one of {tuple(ELEMENT_DOCS)}, got {elements!r}")
+    return ACTION_DOC.format(w=width, h=height, elements=ELEMENT_DOCS[elements])
+
+
 def template_suite(names: list[str] | None = None) -> TaskSuite:
     """One task per template (task_id = template name); parameters are drawn at reset from the seed."""
     registry = load_all()
@@ -142,7 +150,7 @@ class MobileEnv(BrowserEnv):
         self.visual = bool(image)
         self.viewport = (int(viewport[0]), int(viewport[1]))
         self.device_scale_factor = float(device_scale_factor)
-        self.action_doc = ACTION_DOC.format(w=self.viewport[0], h=self.viewport[1], elements=ELEMENT_DOCS[elements])
+        self.action_doc = action_doc(self.viewport[0], self.viewport[1], elements)
         self._fixed_steps = max_steps
         super().__init__(template_suite(templates), split=split, max_steps=max_steps or 10, render_mode=render_mode)
         self._init_browser_state()

@@ -113,10 +113,10 @@ class Adapter:
         return "\n".join(lines)
 
     def action_doc(self, ep: OfflineEpisode, step: Step) -> str:
-        from stepgym.envs.mobile.env import ACTION_DOC
+        from stepgym.envs.mobile.env import action_doc
 
         w, h = step.screen or (1080, 2400)
-        return ACTION_DOC.format(w=w, h=h)
+        return action_doc(w, h)
 
     def available_actions(self, ep: OfflineEpisode, step: Step) -> list[str]:
         """Plausible policy actions at this step (what `--policy random` draws from)."""
