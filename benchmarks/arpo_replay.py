@@ -11,8 +11,9 @@ until its rollouts have taken `--budget` env steps (replayed rows cost none):
 
 Then the final policy plays `--reps` episodes of every training task and every held-out task
 (greedy as the preset evaluates). Printed per seed and method: training and held-out success with
-95% Wilson intervals, the held-out gain over the SFT start paired on the episodes both played, the share of groups that were all negative, injections per iteration, and
-time and peak RSS per iteration (of the training process; Chromium's processes are not counted).
+95% Wilson intervals, the held-out gain over the SFT start paired on the episodes both played,
+the share of groups that were all negative, injections per iteration, and time and peak RSS per
+iteration (of the training process; Chromium's processes are not counted).
 Each run is its own subprocess, so its peak RSS is its own.
 
 `--env mobile` is `mobile-arpo-tiny` as shipped (SFT 20 epochs, about 8 minutes a seed on one core);
@@ -152,7 +153,7 @@ def main() -> None:
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--budget", type=int, default=None, help="RL env steps per run (default: mobile 96, sokoban 120)")
     p.add_argument("--cap", type=float, default=2.0, help="c of the truncated importance weights min(pi_old/mu, c)")
-    p.add_argument("--reps", type=int, default=None, help="final-evaluation episodes per task (mobile 3, sokoban 8)")
+    p.add_argument("--reps", type=int, default=None, help="final-evaluation episodes per task (mobile 6, sokoban 8)")
     p.add_argument("--out", default="runs/bench_arpo")
     p.add_argument("--parallel", type=int, default=1, help="runs at a time (each uses one torch thread)")
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)  # "SEED:METHOD": one run, JSON on stdout

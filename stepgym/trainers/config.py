@@ -329,14 +329,14 @@ MOBILE_SHORT_PROMPT = (
 # template. The compact element list and the short prompt are what let the tiny model learn the
 # task: with AndroidWorld's element lines and the full action doc (1.2-1.7k tokens a prompt) its
 # greedy actions stayed unparseable after 20 SFT epochs; with these (about 300) 20 epochs give
-# 29% held-out success with 1% invalid actions (README, "ARPO: experience replay").
+# 15-29% held-out success over seeds 0-2, about 1% invalid actions (README, "ARPO: experience replay").
 _MOBILE_ARPO: dict[str, Any] = {
     **_ARPO, "env_id": "stepgym/Mobile-v0",
     "env_kwargs": {"templates": list(_MOBILE_TEMPLATES), "param_split": "train", "max_steps": 5,
                    "elements": "compact"},
     "system_prompt": MOBILE_SHORT_PROMPT, "sft_epochs": 20, "sft_lr": 2e-3, "eval_tasks": 48,
     # from that SFT start _ARPO's lr 1e-4 with 64-row minibatches left approx_kl near 0; lr 1e-3
-    # with 16 rows made 84% of actions invalid within 4 iterations; 3e-4 with 16 rows held them at 1-15%
+    # with 16 rows made 84% of actions invalid within 4 iterations; 3e-4 with 16 rows held them at 3-24%
     "lr": 3e-4, "minibatch_size": 16,
     "eval_env_kwargs": {"param_split": "test"}, "train_split": "all", "eval_split": "all",
     "max_new_tokens": 40,  # the oracle's actions take up to 31 tokens with the end token (24 cut 68% of them)

@@ -64,16 +64,16 @@ def template_suite(names: list[str] | None = None) -> TaskSuite:
     return TaskSuite(tasks, name="mobile")
 
 
-ELEMENT_FORMATS = ("full", "compact")
+ELEMENT_FORMATS = tuple(ELEMENT_DOCS)
 
 
 def format_elements(elements: list[dict[str, Any]], style: str = "full") -> str:
     """UI element lines, one per visible element.
 
     "full": AndroidWorld's `[index] class "text" desc="..." bounds=(l,t,r,b) flags`.
-    "compact": `[index] text` (the description when the text has no letter or digit) plus the flags a choice
-    depends on (editable, checked/unchecked): no class, no pixel bounds, for small models whose
-    prompts must stay short; click by index still works, as with the full list.
+    "compact": `[index] text` (the description when the text has no letter or digit) plus the
+    flags a choice depends on (editable, checked/unchecked): no class, no pixel bounds, for small
+    models whose prompts must stay short; click by index still works, as with the full list.
     """
     if style not in ELEMENT_FORMATS:
         raise ValueError(f"element format must be one of {ELEMENT_FORMATS}, got {style!r}")
