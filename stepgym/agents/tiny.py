@@ -228,6 +228,8 @@ def load_tokenizer(path: str | Path | None = None, words: tuple[str, ...] | list
 
     path = Path(path) if path is not None else asset_path("tokenizer")
     tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    if isinstance(words, str):
+        raise ValueError(f"tokenizer words must be a list of strings, got the string {words!r}")
     bad = [w for w in words if not isinstance(w, str) or not w.strip()]
     if bad:
         raise ValueError(f"tokenizer words must be strings with a visible character, got {bad!r}")

@@ -140,8 +140,9 @@ def test_added_words_are_whole_tokens_and_leave_other_text_as_it_was(tmp_path):
     pieces = tok.convert_ids_to_tokens(tok(action, add_special_tokens=False)["input_ids"])
     assert pieces[:2] == ['{"action_type": "', "open_app"] and "Clock" in pieces
     assert len(pieces) < len(plain.tokenize(action)) and tok.decode(tok(action)["input_ids"]) == action
-    # a word matches only whole: "clicked" keeps the old pieces, and text without the words is unchanged
-    for text in ("It clicked twice.", "Push the box <action>left</action>."):
+    # an added word matches only whole ("Clocks", "reopen_apps" keep the old pieces), and text
+    # without the words is unchanged
+    for text in ("Clocks tick; reopen_apps.", "It clicked twice.", "Push the box <action>left</action>."):
         assert tok(text)["input_ids"] == plain(text)["input_ids"]
     # appended: every old id keeps its meaning; a word the BPE already has whole ("click") is not added twice
     assert tok.convert_ids_to_tokens(list(range(len(plain)))) == plain.convert_ids_to_tokens(list(range(len(plain))))
@@ -153,3 +154,5 @@ def test_added_words_are_whole_tokens_and_leave_other_text_as_it_was(tmp_path):
     assert policy.model.get_input_embeddings().num_embeddings == len(tok)
     with pytest.raises(ValueError, match=r"tokenizer words must be strings with a visible character, got \[' '\]"):
         load_tokenizer(words=["click", " "])
+    with pytest.raises(ValueError, match="tokenizer words must be a list of strings, got the string 'open_app'"):
+        load_tokenizer(words="open_app")  # not its eight characters

@@ -418,8 +418,10 @@ def test_evaluation_cycles_a_split_smaller_than_eval_tasks(tmp_path):
     finally:
         trainer.close()
     episodes = list(read_episodes(tmp_path / "run" / "eval" / "after_sft"))
-    ids = [e.task_id for e in episodes]
-    assert len(episodes) == 10 and ids[:4] == ids[4:8] and len(set(ids)) == 4
+    # (episodes are written as they finish, so count them rather than read their order)
+    from collections import Counter
+
+    assert len(episodes) == 10 and sorted(Counter(e.task_id for e in episodes).values()) == [2, 2, 3, 3]
     assert len({e.seed for e in episodes}) == 10
 
 

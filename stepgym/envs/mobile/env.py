@@ -144,13 +144,11 @@ class MobileEnv(BrowserEnv):
         or "compact" (`[index] text` and the editable/checked flags only; see `format_elements`)."""
         if param_split not in PARAM_SPLITS:
             raise ValueError(f"param_split must be one of {PARAM_SPLITS}, got {param_split!r}")
-        if elements not in ELEMENT_FORMATS:
-            raise ValueError(f"elements must be one of {ELEMENT_FORMATS}, got {elements!r}")
+        self.viewport = (int(viewport[0]), int(viewport[1]))
+        self.action_doc = action_doc(*self.viewport, elements)  # rejects an unknown element format
         self.param_split, self.element_format = param_split, elements
         self.visual = bool(image)
-        self.viewport = (int(viewport[0]), int(viewport[1]))
         self.device_scale_factor = float(device_scale_factor)
-        self.action_doc = action_doc(self.viewport[0], self.viewport[1], elements)
         self._fixed_steps = max_steps
         super().__init__(template_suite(templates), split=split, max_steps=max_steps or 10, render_mode=render_mode)
         self._init_browser_state()
